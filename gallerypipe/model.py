@@ -1,0 +1,112 @@
+"""The small frozen records that flow between stages: scan → analyse → dedup → pick → render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file the run could not use (or used only in part), with a one-line reason."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A photo found on a card: where it is and what sits beside it."""
+
+    path: Path
+    display: str  # the path as found under the SRC argument, for reports
+    relative: str  # the path from the SRC folder's name down, for the manifest
+    kind: str  # "jpeg" or "heic"
+    size: int
+    mtime: float
+    companions: tuple[str, ...] = ()  # RAW files with the same stem
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What the file says about itself; capture_time is None when no EXIF date was readable."""
+
+    capture_time: datetime | None
+    make: str | None
+    model: str | None
+    serial: str | None
+    orientation: int
+    description: str | None
+    has_exif: bool
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Measurements from one small decode: hashes for dedup, quality figures for the header."""
+
+    sha256: str
+    width: int  # full size, after orientation
+    height: int
+    phash: int
+    dhash: int
+    sharpness: float
+    clipped_highlights: float
+    clipped_shadows: float
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A decodable photo with everything the later stages need to decide about it."""
+
+    source: SourceFile
+    meta: Metadata
+    analysis: Analysis
+    taken: datetime  # capture time used for ordering (timezone-aware)
+    time_from_file: bool  # True when taken falls back to the file's mtime
+
+    @property
+    def id(self) -> str:
+        return self.analysis.sha256[:16]
+
+    @property
+    def landscape(self) -> bool:
+        return self.analysis.width > self.analysis.height
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    photo: Photo
+    reason: str  # "exact" or "near"
+    distance: int
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    keep: Photo
+    duplicates: tuple[Duplicate, ...]
+
+
+@dataclass(frozen=True)
+class Rendition:
+    key: str  # object key relative to the store prefix
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class GalleryItem:
+    """A kept photo in its gallery place, with its title and published renditions."""
+
+    number: int
+    photo: Photo
+    title: str
+    renditions: tuple[Rendition, ...]
+
+    @property
+    def largest(self) -> Rendition:
+        return max(self.renditions, key=lambda r: r.width * r.height)

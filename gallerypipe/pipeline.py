@@ -1,0 +1,270 @@
+"""`gallerypipe ingest`: scan → analyse → dedup → pick → render → publish, as plain functions."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import bundle as bundle_stage
+from .analyse import Analysed, analyse_file
+from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
+from .header import pick_header
+from .imaging import register_formats
+from .manifest import MANIFEST_KEY, build_manifest, known_renditions, to_bytes
+from .metadata import event_timezone, ordering_time
+from .model import GalleryItem, Photo, Problem, Rendition
+from .parallel import run_all
+from .publish import PublishPlan, plan_publish, publish_manifest, read_previous, upload
+from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
+from .scan import ScanResult, scan
+from .storage import Storage, StoredObject, open_store
+
+Progress = Callable[[str, int, int], None]
+DEFAULT_TITLE = "{event}, photo {n}"
+
+
+class IngestError(Exception):
+    """The run cannot go on and the user must act; the message says why."""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    sources: tuple[Path, ...]
+    bundle: Path
+    store: str = "published"
+    header: Path | None = None
+    threshold: int = DEFAULT_THRESHOLD
+    keep_all: bool = False
+    jobs: int = 0  # 0: every core
+    transfers: int = 8
+    dry_run: bool = False
+    title_template: str = DEFAULT_TITLE
+    render: RenderSettings = field(default_factory=RenderSettings)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    found: int
+    photos: int
+    duplicates: DedupResult
+    skipped: tuple[Problem, ...]
+    ignored: tuple[tuple[str, int], ...]
+    header: str
+    bundle: str
+    store: str
+    manifest: str
+    uploaded: int
+    reused: int
+    rendered: int
+    manifest_changed: bool
+    dry_run: bool
+
+    def to_json(self) -> dict:
+        return {
+            "photos": self.photos,
+            "found": self.found,
+            "duplicates": self.duplicates.dropped,
+            "skipped": [{"path": p.path, "reason": p.reason} for p in self.skipped],
+            "ignored": {why: count for why, count in self.ignored},
+            "header": self.header,
+            "bundle": self.bundle,
+            "store": self.store,
+            "manifest": self.manifest,
+            "uploaded": self.uploaded,
+            "reused": self.reused,
+            "rendered": self.rendered,
+            "manifest_changed": self.manifest_changed,
+            "dry_run": self.dry_run,
+        }
+
+
+def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
+    progress = progress or (lambda stage, done, total: None)
+    register_formats()
+    scanned = scan(options.sources)
+    photos, problems = analyse_all(scanned, options.jobs, progress)
+    if not photos:
+        raise IngestError(_nothing_found(options.sources, scanned, problems))
+    dedup = (
+        DedupResult(tuple(photos), ())
+        if options.keep_all
+        else find_duplicates(photos, options.threshold)
+    )
+    header = pick_header(dedup.kept, options.header)
+    page = bundle_stage.read_page(options.bundle / "index.md")
+    event = str(page.data.get("title") or _humanize(options.bundle.name))
+    store = open_store(options.store)
+    existing = store.list()
+    previous = read_previous(store, existing)
+    known = known_renditions(previous.data)
+    planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
+    plan = plan_publish((r.key for rs in planned.values() for r in rs), existing)
+    if options.dry_run:
+        return _report(options, scanned, dedup, problems, header, store, plan, 0, False)
+    with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
+        renditions, rendered, failed = _render_and_upload(
+            dedup.kept, planned, known, existing, store, Path(staging), options, progress
+        )
+        problems += failed
+        kept = [p for p in dedup.kept if p.id in renditions]
+        if header.id not in renditions:
+            header = pick_header(kept)
+        items = _gallery_items(kept, renditions, event, options.title_template)
+        header_item = next(i for i in items if i.photo.id == header.id)
+        fetch = functools.partial(_fetch_largest, store, Path(staging))
+        defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
+        bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
+    manifest = build_manifest(event, items, header_item, dedup.groups, problems)
+    changed = publish_manifest(store, to_bytes(manifest), previous)
+    return _report(options, scanned, dedup, problems, header, store, plan, rendered, changed)
+
+
+def analyse_all(
+    scanned: ScanResult, jobs: int, progress: Progress
+) -> tuple[list[Photo], list[Problem]]:
+    """Analyse every photo in parallel; order them by capture time, then file name."""
+    problems = list(scanned.problems)
+    analysed: list[Analysed] = []
+    total = len(scanned.photos)
+    for done, (_source, result) in enumerate(run_all(analyse_file, scanned.photos, jobs), 1):
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            analysed.append(result)
+            problems += [Problem(result.source.display, p) for p in result.meta.problems]
+        progress("analyse", done, total)
+    return to_photos(analysed), problems
+
+
+def to_photos(analysed: Sequence[Analysed]) -> list[Photo]:
+    zone = event_timezone(a.meta.capture_time for a in analysed)
+    photos = []
+    for a in analysed:
+        taken, from_file = ordering_time(a.meta.capture_time, a.source.mtime, zone)
+        photos.append(Photo(a.source, a.meta, a.analysis, taken, from_file))
+    photos.sort(key=lambda p: (p.taken, p.source.path.name.lower(), p.source.display))
+    return photos
+
+
+def _render_and_upload(
+    kept: Sequence[Photo],
+    planned: dict[str, tuple],
+    known: dict[str, Rendition],
+    existing: dict[str, StoredObject],
+    store: Storage,
+    staging: Path,
+    options: IngestOptions,
+    progress: Progress,
+) -> tuple[dict[str, tuple[Rendition, ...]], int, list[Problem]]:
+    """Reuse what the store and the last manifest already describe; render and upload the rest."""
+    renditions: dict[str, tuple[Rendition, ...]] = {}
+    to_render = []
+    for photo in kept:
+        keys = [r.key for r in planned[photo.id]]
+        if all(k in existing and k in known for k in keys):
+            renditions[photo.id] = tuple(known[k] for k in keys)
+        else:
+            to_render.append(photo)
+    failed: list[Problem] = []
+    render = functools.partial(render_photo, settings=options.render)
+    with ThreadPoolExecutor(max_workers=options.transfers) as uploads:
+        futures = []
+        for done, (photo, result) in enumerate(run_all(render, to_render, options.jobs), 1):
+            if isinstance(result, Problem):
+                failed.append(result)
+            else:
+                renditions[photo.id] = result.renditions
+                futures += _start_uploads(uploads, store, result, existing)
+                _stage(staging, result)
+            progress("render", done, len(to_render))
+        for future in futures:
+            future.result()  # a failed write raises here, before any manifest is written
+    return renditions, len(to_render) - len(failed), failed
+
+
+def _start_uploads(pool: ThreadPoolExecutor, store: Storage, result: RenderOutput, existing):
+    return [
+        pool.submit(upload, store, r.key, data, r.content_type)
+        for r, data in zip(result.renditions, result.payloads, strict=True)
+        if r.key not in existing
+    ]
+
+
+def _stage(staging: Path, result: RenderOutput) -> None:
+    """Keep the largest rendition on disk until the bundle is written (not in memory)."""
+    largest = max(zip(result.renditions, result.payloads, strict=True), key=lambda rp: rp[0].width)
+    (staging / f"{largest[0].sha256}.jpg").write_bytes(largest[1])
+
+
+def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:
+    staged = staging / f"{item.largest.sha256}.jpg"
+    return staged.read_bytes() if staged.exists() else store.get(item.largest.key)
+
+
+def _gallery_items(
+    kept: Sequence[Photo],
+    renditions: dict[str, tuple[Rendition, ...]],
+    event: str,
+    template: str,
+) -> list[GalleryItem]:
+    items = []
+    for n, photo in enumerate(kept, 1):
+        title = photo.meta.description or make_title(template, event, n, photo)
+        items.append(GalleryItem(n, photo, title, renditions[photo.id]))
+    return items
+
+
+def make_title(template: str, event: str, n: int, photo: Photo) -> str:
+    """The fallback title; fields: {event}, {n}, {date}, {time}, {camera}, {filename}."""
+    return template.format(
+        event=event,
+        n=n,
+        date=photo.taken.date().isoformat(),
+        time=photo.taken.strftime("%H:%M"),
+        camera=photo.meta.model or photo.meta.make or "",
+        filename=photo.source.path.name,
+    )
+
+
+def _humanize(name: str) -> str:
+    return " ".join(word.capitalize() for word in name.replace("_", "-").split("-") if word)
+
+
+def _nothing_found(sources: Sequence[Path], scanned: ScanResult, problems: list[Problem]) -> str:
+    where = ", ".join(str(s) for s in sources)
+    detail = f"; {len(problems)} unusable" if problems else ""
+    ignored = f"; ignored {scanned.ignored_summary()}" if scanned.ignored else ""
+    return f"no usable photos found in {where}{detail}{ignored}"
+
+
+def _report(
+    options: IngestOptions,
+    scanned: ScanResult,
+    dedup: DedupResult,
+    problems: list[Problem],
+    header: Photo,
+    store: Storage,
+    plan: PublishPlan,
+    rendered: int,
+    changed: bool,
+) -> IngestReport:
+    return IngestReport(
+        found=len(scanned.photos),
+        photos=len(dedup.kept),
+        duplicates=dedup,
+        skipped=tuple(problems),
+        ignored=scanned.ignored,
+        header=header.source.display,
+        bundle=str(options.bundle),
+        store=store.url,
+        manifest=MANIFEST_KEY,
+        uploaded=len(plan.upload),
+        reused=len(plan.reuse),
+        rendered=rendered,
+        manifest_changed=changed,
+        dry_run=options.dry_run,
+    )

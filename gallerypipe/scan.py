@@ -1,0 +1,150 @@
+"""Find the photos on camera cards, recognised by their content rather than their extension."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Problem, SourceFile
+
+RAW_EXTENSIONS = frozenset(
+    [
+        ".cr2",
+        ".cr3",
+        ".crw",
+        ".nef",
+        ".nrw",
+        ".arw",
+        ".srf",
+        ".sr2",
+        ".dng",
+        ".raf",
+        ".orf",
+        ".rw2",
+        ".pef",
+        ".srw",
+        ".x3f",
+        ".3fr",
+        ".iiq",
+        ".rwl",
+    ]
+)
+VIDEO_EXTENSIONS = frozenset(
+    [".mov", ".mp4", ".m4v", ".avi", ".mts", ".m2ts", ".mpg", ".mpeg", ".3gp", ".mkv", ".wmv"]
+)
+CAMERA_SIDECARS = frozenset(
+    [".thm", ".ctg", ".lrv", ".xmp", ".aae", ".xml", ".ind", ".bnp", ".bin"]
+)
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    photos: tuple[SourceFile, ...]
+    problems: tuple[Problem, ...]  # files that look like photos but cannot be used
+    ignored: tuple[tuple[str, int], ...]  # (why, how many) for files deliberately left alone
+
+    def ignored_summary(self) -> str:
+        return ", ".join(f"{count} {why}" for why, count in self.ignored)
+
+
+def sniff(head: bytes) -> str | None:
+    """Tell a photo's format from its first bytes: 'jpeg', 'heic' or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "heic"
+    return None
+
+
+def scan(sources: Iterable[Path]) -> ScanResult:
+    """Walk every source folder (or file) and sort what is there into photos, problems, ignored."""
+    photos: list[SourceFile] = []
+    problems: list[Problem] = []
+    ignored: Counter[str] = Counter()
+    for root in sources:
+        root = Path(root)
+        if not root.exists():
+            problems.append(Problem(str(root), "no such file or folder"))
+            continue
+        found = sorted(_walk(root))
+        raws = _raw_by_stem(found)
+        for path in found:
+            outcome = _classify(path, root, raws)
+            if isinstance(outcome, SourceFile):
+                photos.append(outcome)
+            elif isinstance(outcome, Problem):
+                problems.append(outcome)
+            else:
+                ignored[outcome] += 1
+    return ScanResult(tuple(photos), tuple(problems), tuple(sorted(ignored.items())))
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            yield Path(dirpath) / name
+
+
+def _raw_by_stem(paths: list[Path]) -> dict[tuple[Path, str], list[str]]:
+    raws: dict[tuple[Path, str], list[str]] = {}
+    for path in paths:
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            raws.setdefault((path.parent, path.stem.lower()), []).append(path.name)
+    return raws
+
+
+def _names(path: Path, root: Path) -> tuple[str, str]:
+    """The path as the user would find it, and the same from the SRC folder's name down."""
+    if root.is_file():
+        return str(root), root.name
+    inside = path.relative_to(root)
+    return str(root / inside), (Path(root.resolve().name) / inside).as_posix()
+
+
+def _classify(
+    path: Path, root: Path, raws: dict[tuple[Path, str], list[str]]
+) -> SourceFile | Problem | str:
+    """A SourceFile, a Problem, or the reason the file was ignored."""
+    name, suffix = path.name, path.suffix.lower()
+    if name.startswith("._"):
+        return "macOS resource forks (._*)"
+    if name.startswith("."):
+        return "hidden files"
+    if suffix in RAW_EXTENSIONS:
+        return "RAW files (paired with their JPEG or left alone)"
+    if suffix in VIDEO_EXTENSIONS:
+        return "videos"
+    if suffix in CAMERA_SIDECARS:
+        return "camera sidecar files (.THM, .CTG, .XMP …)"
+    display, relative = _names(path, root)
+    try:
+        stat = path.stat()
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as err:
+        return Problem(display, f"cannot read: {err.strerror or err}")
+    kind = sniff(head)
+    if kind is None:
+        return _not_a_photo(display, stat.st_size, suffix)
+    companions = tuple(sorted(raws.get((path.parent, path.stem.lower()), [])))
+    return SourceFile(path, display, relative, kind, stat.st_size, stat.st_mtime, companions)
+
+
+PHOTO_EXTENSIONS = frozenset([".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif"])
+
+
+def _not_a_photo(display: str, size: int, suffix: str) -> Problem | str:
+    """Files named like photos become problems; anything else is simply not ours."""
+    if suffix not in PHOTO_EXTENSIONS:
+        return "other files"
+    if size == 0:
+        return Problem(display, "empty file (0 bytes)")
+    return Problem(display, "not a JPEG or HEIC image (the content does not match the name)")

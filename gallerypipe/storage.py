@@ -1,0 +1,152 @@
+"""Object stores behind one interface: a local folder (the default) and S3."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT_LIVED = "public, max-age=60"
+
+
+class StorageError(Exception):
+    """A store operation failed; the message names the key and never carries credentials."""
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write lost: someone else changed the object since it was read."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    etag: str
+
+
+class Storage(Protocol):
+    url: str  # for reports; never contains credentials
+
+    def list(self) -> dict[str, StoredObject]: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        cache_control: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Store data and return its ETag; conditional when if_match or if_none_match is set."""
+        ...
+
+    def etag(self, key: str) -> str | None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def safe_key(key: str) -> str:
+    """Refuse keys that could escape the store's prefix."""
+    normal = posixpath.normpath(key)
+    if (
+        not key
+        or key != normal
+        or normal.startswith(("/", "../"))
+        or normal == ".."
+        or "\\" in key
+        or "\x00" in key
+    ):
+        raise StorageError(f"refused object key {key!r}: it would leave the store's prefix")
+    return key
+
+
+def etag_of(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+class LocalStorage:
+    """A folder as an object store; every write lands under a temporary name, then is renamed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.url = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / safe_key(key)
+
+    def list(self) -> dict[str, StoredObject]:
+        if not self.root.exists():
+            return {}
+        found = {}
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.relative_to(self.root).as_posix()
+                found[key] = StoredObject(key, path.stat().st_size, "")
+        return found
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as err:
+            raise StorageError(f"{key}: not in the store") from err
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        cache_control: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        path = self._path(key)
+        if if_match is not None or if_none_match:
+            self._check_match(key, path, if_match)
+        try:
+            atomic_write(path, data)
+        except OSError as err:
+            raise StorageError(f"{key}: cannot write to {self.root}: {err.strerror}") from err
+        return etag_of(data)
+
+    def _check_match(self, key: str, path: Path, if_match: str | None) -> None:
+        if self.etag(key) != if_match:
+            raise PreconditionFailed(f"{key}: changed by someone else since it was read")
+
+    def etag(self, key: str) -> str | None:
+        path = self._path(key)
+        return etag_of(path.read_bytes()) if path.exists() else None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write data so that readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def open_store(url: str) -> Storage:
+    """A store from its URL: `s3://bucket/prefix`, or a local folder path (`file://` optional)."""
+    if url.startswith("s3://"):
+        raise StorageError("s3:// stores are not available in this build")
+    return LocalStorage(Path(url.removeprefix("file://")))
