@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
-import tomllib
 import yaml
 
 from .model import GalleryItem

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import piexif
 
@@ -100,7 +100,7 @@ def event_timezone(times: Iterable[datetime | None]) -> timezone:
     """The zone of a shoot: the most common EXIF offset among its photos, UTC if none say."""
     offsets = Counter(t.utcoffset() for t in times if t is not None and t.tzinfo is not None)
     if not offsets:
-        return timezone.utc
+        return UTC
     return timezone(offsets.most_common(1)[0][0])
 
 
@@ -110,7 +110,7 @@ def ordering_time(capture: datetime | None, mtime: float, zone: timezone) -> tup
     A camera that records no offset is assumed to run on the event's local clock.
     """
     if capture is None:
-        return datetime.fromtimestamp(mtime, tz=timezone.utc), True
+        return datetime.fromtimestamp(mtime, tz=UTC), True
     if capture.tzinfo is None:
         capture = capture.replace(tzinfo=zone)
     return capture, False

@@ -21,7 +21,7 @@ from .parallel import run_all
 from .publish import PublishPlan, plan_publish, publish_manifest, read_previous, upload
 from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
 from .scan import ScanResult, scan
-from .storage import Storage, StoredObject, open_store
+from .storage import Storage, StoredObject, StoreOptions, open_store
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_TITLE = "{event}, photo {n}"
@@ -40,7 +40,7 @@ class IngestOptions:
     threshold: int = DEFAULT_THRESHOLD
     keep_all: bool = False
     jobs: int = 0  # 0: every core
-    transfers: int = 8
+    store_options: StoreOptions = field(default_factory=StoreOptions)
     dry_run: bool = False
     title_template: str = DEFAULT_TITLE
     render: RenderSettings = field(default_factory=RenderSettings)
@@ -97,7 +97,7 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     header = pick_header(dedup.kept, options.header)
     page = bundle_stage.read_page(options.bundle / "index.md")
     event = str(page.data.get("title") or _humanize(options.bundle.name))
-    store = open_store(options.store)
+    store = open_store(options.store, options.store_options)
     existing = store.list()
     previous = read_previous(store, existing)
     known = known_renditions(previous.data)
@@ -171,7 +171,7 @@ def _render_and_upload(
             to_render.append(photo)
     failed: list[Problem] = []
     render = functools.partial(render_photo, settings=options.render)
-    with ThreadPoolExecutor(max_workers=options.transfers) as uploads:
+    with ThreadPoolExecutor(max_workers=options.store_options.transfers) as uploads:
         futures = []
         for done, (photo, result) in enumerate(run_all(render, to_render, options.jobs), 1):
             if isinstance(result, Problem):

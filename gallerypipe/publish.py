@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from .manifest import MANIFEST_KEY
+from .manifest import MANIFEST_KEY, referenced_keys
 from .storage import IMMUTABLE, SHORT_LIVED, PreconditionFailed, Storage, StorageError, StoredObject
 
 
@@ -57,7 +60,7 @@ def publish_manifest(store: Storage, payload: bytes, previous: PreviousManifest)
     if previous.raw == payload:
         return False
     if previous.raw is not None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         store.put(f"manifests/{stamp}.json", previous.raw, "application/json", SHORT_LIVED)
     try:
         store.put(
@@ -73,3 +76,83 @@ def publish_manifest(store: Storage, payload: bytes, previous: PreviousManifest)
             f"{MANIFEST_KEY} was changed by another publisher during this run; re-run to merge"
         ) from err
     return True
+
+
+@dataclass(frozen=True)
+class VerifyProblem:
+    key: str
+    reason: str
+
+
+def verify(store: Storage, transfers: int = 8) -> list[VerifyProblem]:
+    """Check every key the manifest names: present, with the size and sha256 it claims."""
+    existing = store.list()
+    previous = read_previous(store, existing)
+    if previous.data is None:
+        reason = "missing" if previous.raw is None else "not valid JSON"
+        return [VerifyProblem(MANIFEST_KEY, reason)]
+    claims = {r["key"]: r for p in previous.data.get("photos", []) for r in p["renditions"]}
+    problems = [VerifyProblem(k, "missing from the store") for k in claims if k not in existing]
+    present = [k for k in claims if k in existing]
+
+    def measure(key: str) -> tuple[int, str]:
+        data = store.get(key)
+        return len(data), hashlib.sha256(data).hexdigest()
+
+    with ThreadPoolExecutor(max_workers=transfers) as pool:
+        for key, (size, sha256) in zip(present, pool.map(measure, present), strict=True):
+            claim = claims[key]
+            if size != claim["bytes"]:
+                problems.append(
+                    VerifyProblem(key, f"{size} bytes, the manifest says {claim['bytes']}")
+                )
+            elif sha256 != claim["sha256"]:
+                problems.append(VerifyProblem(key, "content differs from the manifest's sha256"))
+    return problems
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    delete: tuple[str, ...]
+    keep: int
+    manifests_kept: tuple[str, ...]
+    too_recent: int  # unreferenced but younger than min_age: maybe a publish in progress
+
+
+def plan_prune(
+    store: Storage, keep_manifests: int = 5, min_age: float = 3600.0, now: float | None = None
+) -> PrunePlan:
+    """Objects that neither the manifest nor the newest kept archived manifests reference.
+
+    Any failed listing or read raises, so nothing is deleted on partial knowledge.
+    """
+    existing = store.list()
+    archived = sorted(k for k in existing if k.startswith("manifests/"))
+    kept_manifests = (
+        [MANIFEST_KEY, *archived[-keep_manifests:]] if keep_manifests else [MANIFEST_KEY]
+    )
+    referenced = set(kept_manifests)
+    for key in kept_manifests:
+        if key in existing:
+            referenced |= referenced_keys(json.loads(store.get(key)))
+    now = time.time() if now is None else now
+    unreferenced = [k for k in sorted(existing) if k not in referenced]
+    recent = [k for k in unreferenced if now - existing[k].modified < min_age]
+    return PrunePlan(
+        delete=tuple(k for k in unreferenced if k not in recent),
+        keep=len(existing) - len(unreferenced) + len(recent),
+        manifests_kept=tuple(k for k in kept_manifests if k in existing),
+        too_recent=len(recent),
+    )
+
+
+def prune(store: Storage, plan: PrunePlan, max_delete: int | None = None) -> list[str]:
+    """Delete what the plan says, refusing outright when it is over the cap."""
+    if max_delete is not None and len(plan.delete) > max_delete:
+        raise StorageError(
+            f"prune would delete {len(plan.delete)} objects, over --max-delete {max_delete}; "
+            "nothing was deleted"
+        )
+    for key in plan.delete:
+        store.delete(key)
+    return list(plan.delete)

@@ -23,10 +23,23 @@ class PreconditionFailed(StorageError):
 
 
 @dataclass(frozen=True)
+class StoreOptions:
+    """How to reach a store; only transfers matters for a local folder."""
+
+    endpoint_url: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    path_style: bool = False
+    acl: str | None = None  # e.g. "public-read"; none unless asked
+    transfers: int = 8  # concurrent uploads
+
+
+@dataclass(frozen=True)
 class StoredObject:
     key: str
     size: int
     etag: str
+    modified: float = 0.0  # seconds since the epoch
 
 
 class Storage(Protocol):
@@ -90,7 +103,8 @@ class LocalStorage:
         for path in self.root.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
                 key = path.relative_to(self.root).as_posix()
-                found[key] = StoredObject(key, path.stat().st_size, "")
+                stat = path.stat()
+                found[key] = StoredObject(key, stat.st_size, "", stat.st_mtime)
         return found
 
     def get(self, key: str) -> bytes:
@@ -145,8 +159,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def open_store(url: str) -> Storage:
+def open_store(url: str, options: StoreOptions | None = None) -> Storage:
     """A store from its URL: `s3://bucket/prefix`, or a local folder path (`file://` optional)."""
     if url.startswith("s3://"):
-        raise StorageError("s3:// stores are not available in this build")
+        from .s3 import S3Storage  # boto3 is slow to import; local runs skip it
+
+        return S3Storage(url, options)
     return LocalStorage(Path(url.removeprefix("file://")))

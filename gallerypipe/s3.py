@@ -1,0 +1,229 @@
+"""The S3 store (boto3): any S3-compatible endpoint; credentials from the standard AWS chain."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from .storage import PreconditionFailed, StorageError, StoredObject, StoreOptions, safe_key
+
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024
+OBJECT_ATTEMPTS = 3  # whole-object retries on top of botocore's per-request retries
+_REFUSED = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken"}
+_CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` → ("bucket", "some/prefix")."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise StorageError(f"{url}: no bucket in the store URL (expected s3://bucket/prefix)")
+    return bucket, prefix.strip("/")
+
+
+def make_client(options: StoreOptions):
+    """A client for AWS or a compatible server; checksums only when required off AWS.
+
+    Since boto3 1.36 every request carries CRC32 checksums by default, which many
+    S3-compatible servers (Ceph RGW, MinIO, R2) reject or mishandle.
+    """
+    checksums = "when_required" if options.endpoint_url else "when_supported"
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 8},
+        max_pool_connections=max(10, options.transfers + 2),
+        s3={"addressing_style": "path" if options.path_style else "auto"},
+        request_checksum_calculation=checksums,
+        response_checksum_validation=checksums,
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    session = boto3.session.Session(profile_name=options.profile, region_name=options.region)
+    return session.client("s3", endpoint_url=options.endpoint_url, config=config)
+
+
+class S3Storage:
+    def __init__(self, url: str, options: StoreOptions | None = None) -> None:
+        self.options = options or StoreOptions()
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.url = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        try:
+            self.client = make_client(self.options)
+        except botocore.exceptions.BotoCoreError as err:
+            raise StorageError(f"{self.url}: {err}") from err
+
+    def _key(self, key: str) -> str:
+        safe_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def list(self) -> dict[str, StoredObject]:
+        """One paginated listing of the prefix: sizes and ETags, no request per object."""
+        start = f"{self.prefix}/" if self.prefix else ""
+        found = {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        )
+        with self._errors("(listing)"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(start) :]
+                    found[key] = StoredObject(
+                        key, item["Size"], item["ETag"].strip('"'), item["LastModified"].timestamp()
+                    )
+        return found
+
+    def get(self, key: str) -> bytes:
+        with self._errors(key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def etag(self, key: str) -> str | None:
+        try:
+            with self._errors(key):
+                head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except StorageError as err:
+            if isinstance(err.__cause__, botocore.exceptions.ClientError) and _code(
+                err.__cause__
+            ) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return head["ETag"].strip('"')
+
+    def delete(self, key: str) -> None:
+        with self._errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        cache_control: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        args = {
+            "Bucket": self.bucket,
+            "Key": self._key(key),
+            "ContentType": content_type,
+            "CacheControl": cache_control,
+            "Metadata": {"sha256": hashlib.sha256(data).hexdigest()},
+        }
+        if self.options.acl:
+            args["ACL"] = self.options.acl
+        conditional = if_match is not None or if_none_match
+        if len(data) > MULTIPART_THRESHOLD and not conditional:
+            head = self._retrying(key, functools.partial(self._put_multipart, args, data))
+            return head["ETag"].strip('"')
+        if if_match is not None:
+            args["IfMatch"] = f'"{if_match}"'
+        if if_none_match:
+            args["IfNoneMatch"] = "*"
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        put = functools.partial(self.client.put_object, Body=data, ContentMD5=md5, **args)
+        # A conditional write is not retried blindly: the retry could mask a lost race.
+        response = self._once(key, put) if conditional else self._retrying(key, put)
+        return response["ETag"].strip('"')
+
+    def _once(self, key: str, call: Callable[[], dict]) -> dict:
+        with self._errors(key):
+            return call()
+
+    def _retrying(self, key: str, call: Callable[[], dict]) -> dict:
+        for attempt in range(1, OBJECT_ATTEMPTS + 1):
+            try:
+                with self._errors(key):
+                    return call()
+            except StorageError as err:
+                if attempt == OBJECT_ATTEMPTS or not _transient(err.__cause__):
+                    raise
+                time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _put_multipart(self, args: dict, data: bytes) -> dict:
+        upload = self.client.create_multipart_upload(**args)
+        upload_id, key = upload["UploadId"], args["Key"]
+        try:
+            parts = []
+            for number, start in enumerate(range(0, len(data), PART_SIZE), 1):
+                chunk = data[start : start + PART_SIZE]
+                md5 = base64.b64encode(hashlib.md5(chunk, usedforsecurity=False).digest())
+                part = self.client.upload_part(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=chunk,
+                    ContentMD5=md5.decode(),
+                )
+                parts.append({"PartNumber": number, "ETag": part["ETag"]})
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except Exception:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+        # RGW answers CompleteMultipartUpload with an empty ETag: ask for it.
+        return self.client.head_object(Bucket=self.bucket, Key=key)
+
+    def _errors(self, key: str):
+        return _translate_errors(self.url, key)
+
+
+class _translate_errors:
+    """Turn botocore's exceptions into StorageError with a message fit for a user (no secrets)."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.where = f"{url}: {key}"
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if err is None or isinstance(err, StorageError):
+            return False
+        if isinstance(err, botocore.exceptions.ClientError):
+            code = _code(err)
+            if code in _CONFLICT or code == "412":
+                raise PreconditionFailed(f"{self.where}: changed by someone else") from err
+            if code in _REFUSED:
+                raise StorageError(
+                    f"{self.where}: the store refused our credentials ({code}); check the access "
+                    "key, secret key and profile"
+                ) from err
+            raise StorageError(f"{self.where}: {code}: {_message(err)}") from err
+        if isinstance(err, botocore.exceptions.NoCredentialsError):
+            raise StorageError(
+                f"{self.where}: no credentials found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                "~/.aws/credentials or --profile)"
+            ) from err
+        if isinstance(err, botocore.exceptions.BotoCoreError):
+            raise StorageError(f"{self.where}: {err}") from err
+        return False
+
+
+def _code(err: botocore.exceptions.ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _message(err: botocore.exceptions.ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Message", "")) or "request failed"
+
+
+def _transient(err: BaseException | None) -> bool:
+    if isinstance(err, botocore.exceptions.ClientError):
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or _code(err) in {"SlowDown", "Throttling", "RequestTimeout"}
+    return isinstance(
+        err,
+        botocore.exceptions.ConnectionError
+        | botocore.exceptions.HTTPClientError
+        | botocore.exceptions.ReadTimeoutError,
+    )
