@@ -122,15 +122,23 @@ class S3Storage:
         if len(data) > MULTIPART_THRESHOLD and not conditional:
             head = self._retrying(key, functools.partial(self._put_multipart, args, data))
             return head["ETag"].strip('"')
-        if if_match is not None:
-            args["IfMatch"] = f'"{if_match}"'
         if if_none_match:
             args["IfNoneMatch"] = "*"
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
         put = functools.partial(self.client.put_object, Body=data, ContentMD5=md5, **args)
+        if if_match is not None:
+            return self._put_if_match(key, put, if_match)
         # A conditional write is not retried blindly: the retry could mask a lost race.
         response = self._once(key, put) if conditional else self._retrying(key, put)
         return response["ETag"].strip('"')
+
+    def _put_if_match(self, key: str, put: Callable[..., dict], etag: str) -> str:
+        """If-Match as RFC 9110 quotes it; Ceph RGW only matches the bare ETag, so try that
+        second (a changed object fails both, so the retry cannot hide a lost race)."""
+        try:
+            return self._once(key, functools.partial(put, IfMatch=f'"{etag}"'))["ETag"].strip('"')
+        except PreconditionFailed:
+            return self._once(key, functools.partial(put, IfMatch=etag))["ETag"].strip('"')
 
     def _once(self, key: str, call: Callable[[], dict]) -> dict:
         with self._errors(key):

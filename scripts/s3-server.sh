@@ -154,6 +154,9 @@ osd memory target = 1073741824
 # is added by hand instead
 osd crush update on start = false
 osd class update on start = false
+# after an unclean stop (kill -9) RGW's first bucket creation waits for the
+# dead RGW's watches on its control objects to expire (30 s by default)
+osd client watch timeout = 10
 [client.rgw.a]
 rgw data = $D/rgw.a
 EOF

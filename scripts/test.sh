@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs gallerypipe's tests on a fresh machine: installs what they need (pip extras; Debian's
+# hugo, exiftool, chromium and Ceph when missing), starts the S3 server, then runs pytest.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "test.sh: $*" >&2; }
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+missing=()
+command -v hugo >/dev/null || missing+=(hugo)
+command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { log "needs root to apt-get install ${missing[*]}"; exit 1; }
+  export DEBIAN_FRONTEND=noninteractive
+  apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q --no-install-recommends)
+  log "installing ${missing[*]}"
+  "${apt[@]}" install "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get -q update >/dev/null && "${apt[@]}" install "${missing[@]}" >/dev/null; }
+fi
+
+scripts/s3-server.sh install
+scripts/s3-server.sh start "${GALLERYPIPE_TEST_S3_DIR:-/tmp/gallerypipe-rgw}"
+
+exec python3 -m pytest -q "$@"

@@ -1,0 +1,243 @@
+"""End to end: the CLI on the bundled sample cards, into a Hugo bundle and a local store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import piexif
+import pytest
+import yaml
+from PIL import Image
+
+from gallerypipe.pipeline import IngestOptions, ingest
+from gallerypipe.storage import LocalStorage
+
+CAPTION = "Larches turning below the Aitzgorri ridge"  # IMG_5101's ImageDescription
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gallerypipe", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def front_matter(index: Path) -> dict:
+    text = index.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def published(cards: Path, tmp_path: Path):
+    bundle, store = tmp_path / "site/content/stories/spark-2018", tmp_path / "published"
+    before = tree_digest(cards)
+    result = run_cli("ingest", cards, "--bundle", bundle, "--store", store, "--json")
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(cards) == before, "an original was modified"
+    return json.loads(result.stdout), bundle, store
+
+
+def test_json_summary_counts_what_was_found(published) -> None:
+    summary, bundle, store = published
+    assert summary["found"] == 12
+    assert summary["photos"] == 10
+    assert summary["duplicates"] == 2  # DSC_0044 (exact copy) and DSC_0045 (export)
+    assert summary["skipped"] == []
+    assert summary["uploaded"] == 30 and summary["reused"] == 0
+    assert summary["bundle"] == str(bundle) and summary["store"] == str(store)
+    assert summary["manifest"] == "manifest.json"
+    assert summary["ignored"]["macOS resource forks (._*)"] == 1
+
+
+def test_bundle_front_matter_is_numbered_in_capture_order(published) -> None:
+    _, bundle, store = published
+    manifest = json.loads((store / "manifest.json").read_text())
+    resources = front_matter(bundle / "index.md")["resources"]
+    header, gallery = resources[0], resources[1:]
+    assert header["name"] == "header" and header["title"]
+    assert (bundle / header["src"]).is_file()
+    assert [e["name"] for e in gallery] == [f"gallery-{n:03d}" for n in range(1, 11)]
+    times = [p["capture_time"] for p in manifest["photos"]]
+    assert times == sorted(times)
+    sources = [Path(p["source"]).stem.lower() for p in manifest["photos"]]
+    assert [e["src"] for e in gallery] == [
+        f"gallery/{n:03d}-{stem}.jpg" for n, stem in enumerate(sources, 1)
+    ]
+    assert gallery[0]["title"] == CAPTION
+    assert all(e["title"] and e["title"].strip() for e in gallery)
+    assert sorted(p.name for p in (bundle / "gallery").iterdir()) == [
+        Path(e["src"]).name for e in gallery
+    ]
+    assert (bundle / "index.md").read_text().rstrip().endswith(
+        '{{< gallery folder="gallery" title="" >}}'
+    )
+
+
+def test_gallery_files_are_web_size_upright_and_private(published) -> None:
+    _, bundle, _ = published
+    for path in (bundle / "gallery").iterdir():
+        with Image.open(path) as img:
+            assert max(img.size) <= 2048
+            assert "exif" not in img.info
+    with Image.open(next((bundle / "gallery").glob("*-img_5103.jpg"))) as img:
+        assert img.height > img.width  # stored landscape with Orientation 6
+
+
+def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
+    _, _, store = published
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert manifest["schema"] == 1
+    ids = {p["id"] for p in manifest["photos"]}
+    assert manifest["header"] in ids
+    for photo in manifest["photos"]:
+        long_edges = [max(r["width"], r["height"]) for r in photo["renditions"]]
+        assert long_edges == [min(s, max(photo["width"], photo["height"])) for s in (2048, 1024, 480)]
+        for r in photo["renditions"]:
+            data = (store / r["key"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == r["sha256"] and len(data) == r["bytes"]
+            assert photo["id"] in r["key"]
+    dropped = {d["source"].split("/")[-1]: d for d in manifest["decisions"]}
+    assert dropped["DSC_0044.JPG"]["reason"] == "exact"
+    assert dropped["DSC_0045.JPG"]["kept_source"].endswith("IMG_5101.JPG")
+
+
+def test_renditions_carry_no_gps_or_exif(published) -> None:
+    _, _, store = published
+    for path in (store / "renditions").iterdir():
+        with Image.open(path) as img:
+            assert "exif" not in img.info
+    data = piexif.load(str(next((store / "renditions").iterdir())))
+    assert not data["GPS"] and not data["Exif"]
+
+
+def test_rerun_reuses_everything_and_changes_nothing(published, cards: Path) -> None:
+    _, bundle, store = published
+    before_bundle, before_store = tree_digest(bundle), tree_digest(store)
+    result = run_cli("ingest", cards, "--bundle", bundle, "--store", store, "--json")
+    summary = json.loads(result.stdout)
+    assert summary["uploaded"] == 0 and summary["reused"] == 30
+    assert summary["rendered"] == 0 and summary["manifest_changed"] is False
+    assert tree_digest(bundle) == before_bundle and tree_digest(store) == before_store
+
+
+def test_progress_does_not_garble_piped_output(cards: Path, tmp_path: Path) -> None:
+    result = run_cli("ingest", cards, "--bundle", tmp_path / "b", "--store", tmp_path / "s")
+    assert result.returncode == 0
+    assert "\r" not in result.stderr and "\r" not in result.stdout
+    assert "found 12 photos; published 10; dropped 2 duplicates" in result.stdout
+
+
+def test_bad_files_are_reported_and_the_rest_published(cards: Path, tmp_path: Path) -> None:
+    card = cards / "card-a/DCIM/100CANON"
+    good = (card / "IMG_5102.JPG").read_bytes()
+    (card / "IMG_9001.JPG").write_bytes(good[: len(good) // 3])
+    (card / "IMG_9002.JPG").write_bytes(b"")
+    (card / "IMG_9003.JPG").write_text("this is a text file named like a photo\n")
+    (card / "IMG_9004.JPG").write_bytes(_bomb(good))
+    before = tree_digest(cards)
+    result = run_cli("ingest", cards, "--bundle", tmp_path / "b", "--store", tmp_path / "s", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    reasons = {Path(s["path"]).name: s["reason"] for s in summary["skipped"]}
+    assert set(reasons) == {"IMG_9001.JPG", "IMG_9002.JPG", "IMG_9003.JPG", "IMG_9004.JPG"}
+    assert "truncated" in reasons["IMG_9001.JPG"] or "decode" in reasons["IMG_9001.JPG"]
+    assert "empty" in reasons["IMG_9002.JPG"]
+    assert "not a JPEG" in reasons["IMG_9003.JPG"]
+    assert "pixels" in reasons["IMG_9004.JPG"]
+    assert summary["photos"] == 10
+    assert tree_digest(cards) == before
+
+
+def _bomb(jpeg: bytes) -> bytes:
+    """A real JPEG whose frame header claims 50000×50000 pixels (walking the segments, so the
+    EXIF thumbnail's own frame header is left alone)."""
+    i = 2
+    while jpeg[i + 1] not in (0xC0, 0xC1, 0xC2):
+        i += 2 + int.from_bytes(jpeg[i + 2 : i + 4], "big")
+    size = (50000).to_bytes(2, "big")
+    return jpeg[: i + 5] + size + size + jpeg[i + 9 :]
+
+
+def test_nothing_found_is_an_error(tmp_path: Path) -> None:
+    empty = tmp_path / "card"
+    (empty / "DCIM").mkdir(parents=True)
+    (empty / "DCIM/notes.txt").write_text("no photos here")
+    result = run_cli("ingest", empty, "--bundle", tmp_path / "b", "--store", tmp_path / "s")
+    assert result.returncode == 1
+    assert "no usable photos" in result.stderr
+    assert not (tmp_path / "s").exists() and not (tmp_path / "b").exists()
+
+
+def test_header_override_and_an_unknown_one(cards: Path, tmp_path: Path) -> None:
+    chosen = cards / "phone/IMG_20180614_104009.jpg"
+    report = ingest(
+        IngestOptions((cards,), tmp_path / "b", str(tmp_path / "s"), header=chosen, jobs=1)
+    )
+    assert report.header == str(chosen)
+    manifest = json.loads((tmp_path / "s/manifest.json").read_text())
+    header = next(p for p in manifest["photos"] if p["id"] == manifest["header"])
+    assert header["source"].endswith("IMG_20180614_104009.jpg")
+    result = run_cli(
+        "ingest", cards, "--bundle", tmp_path / "b2", "--store", tmp_path / "s2",
+        "--header", tmp_path / "nope.jpg",
+    )  # fmt: skip
+    assert result.returncode == 1 and "nope.jpg" in result.stderr
+
+
+def test_existing_page_keeps_its_keys_and_body(cards: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "spark-2018"
+    bundle.mkdir()
+    (bundle / "index.md").write_text(
+        "---\ntitle: Spark 2018\n# the organisers' wording\ntags: [conference, ai]\n"
+        "resources:\n- src: gallery/IMG_5107.jpg\n  name: \"header\"\n"
+        '- src: "gallery/*.jpg"\n  name: gallery-:counter\n  title: gallery-title-:counter\n'
+        "- src: slides.pdf\n  name: slides\n---\nA day of talks.\n\n"
+        '{{< gallery folder="gallery" title="" >}}\n'
+    )
+    ingest(IngestOptions((cards,), bundle, str(tmp_path / "s"), jobs=1))
+    text = (bundle / "index.md").read_text()
+    assert "# the organisers' wording\ntags: [conference, ai]\n" in text
+    assert text.endswith('---\nA day of talks.\n\n{{< gallery folder="gallery" title="" >}}\n')
+    data = front_matter(bundle / "index.md")
+    names = [r["name"] for r in data["resources"]]
+    assert names[0] == "header" and names[-1] == "slides"
+    assert "gallery-:counter" not in names and names.count("header") == 1
+    assert data["resources"][1]["title"] == CAPTION
+    assert data["resources"][2]["title"] == "Spark 2018, photo 2"  # the page's title, not the dir
+
+
+def test_dry_run_writes_nothing(cards: Path, tmp_path: Path) -> None:
+    result = run_cli(
+        "ingest", cards, "--bundle", tmp_path / "b", "--store", tmp_path / "s", "--dry-run", "--json"
+    )  # fmt: skip
+    assert result.returncode == 0
+    summary = json.loads(result.stdout)
+    assert summary["dry_run"] is True and summary["uploaded"] == 30
+    assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists()
+
+
+def test_a_store_write_failure_fails_the_run_before_the_manifest(cards, tmp_path) -> None:
+    store = tmp_path / "s"
+    store.mkdir()
+    (store / "renditions").write_text("a file where the folder should be")
+    result = run_cli("ingest", cards, "--bundle", tmp_path / "b", "--store", store)
+    assert result.returncode == 1 and "renditions/" in result.stderr
+    assert not (store / "manifest.json").exists()
+    assert LocalStorage(store).list().keys() == {"renditions"}
+    shutil.rmtree(tmp_path / "b", ignore_errors=True)

@@ -1,0 +1,138 @@
+"""Publishing to a real S3 server (Ceph RGW on 127.0.0.1): incremental, atomic, prune, verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gallerypipe.manifest import MANIFEST_KEY
+from gallerypipe.pipeline import IngestOptions, ingest
+from gallerypipe.publish import PreviousManifest, plan_prune, publish_manifest, verify
+from gallerypipe.s3 import S3Storage
+from gallerypipe.storage import PreconditionFailed, StorageError
+
+
+def publish(cards: Path, bundle: Path, s3_store):
+    url, options = s3_store
+    return ingest(IngestOptions((cards,), bundle, url, store_options=options, jobs=2))
+
+
+def store_cli(command: str, s3_store, *extra: str) -> subprocess.CompletedProcess:
+    url, options = s3_store
+    args = ["--store", url, "--endpoint-url", options.endpoint_url, "--path-style", *extra]
+    return subprocess.run(
+        [sys.executable, "-m", "gallerypipe", command, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_first_publish_then_a_noop_rerun(cards: Path, tmp_path: Path, s3_store) -> None:
+    first = publish(cards, tmp_path / "b", s3_store)
+    assert (first.uploaded, first.reused, first.manifest_changed) == (30, 0, True)
+    store = S3Storage(*s3_store)
+    assert not verify(store)
+    again = publish(cards, tmp_path / "b", s3_store)
+    assert (again.uploaded, again.reused, again.rendered) == (0, 30, 0)
+    assert again.manifest_changed is False
+    assert store_cli("verify", s3_store).returncode == 0
+
+
+def test_objects_carry_type_cache_and_sha256_and_stay_private(cards, tmp_path, s3_store) -> None:
+    publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    manifest = json.loads(store.get(MANIFEST_KEY))
+    rendition = manifest["photos"][0]["renditions"][0]
+    head = store.client.head_object(Bucket=store.bucket, Key=f"{store.prefix}/{rendition['key']}")
+    assert head["ContentType"] == "image/jpeg"
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert head["Metadata"]["sha256"] == rendition["sha256"]
+    acl = store.client.get_object_acl(Bucket=store.bucket, Key=f"{store.prefix}/{rendition['key']}")
+    assert all("AllUsers" not in str(g["Grantee"]) for g in acl["Grants"])
+    head = store.client.head_object(Bucket=store.bucket, Key=f"{store.prefix}/{MANIFEST_KEY}")
+    assert head["CacheControl"] == "public, max-age=60"
+    assert "SECRET" not in json.dumps(manifest).upper()
+
+
+def test_one_changed_photo_uploads_only_its_objects(cards, tmp_path, s3_store) -> None:
+    publish(cards, tmp_path / "b", s3_store)
+    changed = cards / "card-a/DCIM/100CANON/IMG_5105.JPG"
+    with Image.open(changed) as img:
+        exif = img.info["exif"]
+        img.rotate(2, resample=Image.Resampling.BICUBIC).save(changed, quality=90, exif=exif)
+    report = publish(cards, tmp_path / "b", s3_store)
+    assert (report.uploaded, report.reused, report.rendered) == (3, 27, 1)
+    assert report.manifest_changed
+    store = S3Storage(*s3_store)
+    assert not verify(store)
+    archived = [k for k in store.list() if k.startswith("manifests/")]
+    assert len(archived) == 1  # the previous manifest, kept for rollback
+
+
+def test_wrong_secret_key_is_refused_clearly(cards, tmp_path, s3_store, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-0123456789")
+    result = store_cli("verify", s3_store)
+    assert result.returncode == 1
+    assert "refused our credentials" in result.stderr
+    assert "not-the-secret" not in result.stderr + result.stdout
+    with pytest.raises(StorageError, match="SignatureDoesNotMatch|InvalidAccessKeyId"):
+        publish(cards, tmp_path / "b", s3_store)
+
+
+def test_a_stale_manifest_write_is_refused(cards, tmp_path, s3_store) -> None:
+    publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    current = store.get(MANIFEST_KEY)
+    stale = PreviousManifest(current, json.loads(current), etag="0" * 32)
+    with pytest.raises(StorageError, match="another publisher"):
+        publish_manifest(store, current + b" ", stale)
+    as_if_first = PreviousManifest(None, None, None)
+    with pytest.raises(StorageError, match="another publisher"):
+        publish_manifest(store, current + b" ", as_if_first)
+    with pytest.raises(PreconditionFailed):
+        store.put(MANIFEST_KEY, b"{}", "application/json", "no-cache", if_none_match=True)
+    assert store.get(MANIFEST_KEY) == current
+
+
+def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> None:
+    publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    for n in range(3):
+        store.put(f"renditions/orphan-{n}.jpg", b"x" * (n + 1), "image/jpeg", "no-cache")
+    dry = store_cli("prune", s3_store, "--min-age", "0", "--json")
+    assert dry.returncode == 0
+    plan = json.loads(dry.stdout)
+    assert plan["delete"] == [f"renditions/orphan-{n}.jpg" for n in range(3)]
+    assert plan["deleted"] == [] and len(store.list()) == 34
+    capped = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "2")
+    assert capped.returncode == 1 and "max-delete" in capped.stderr
+    assert len(store.list()) == 34
+    fresh = plan_prune(store, min_age=3600)
+    assert fresh.delete == () and fresh.too_recent == 3
+    done = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "3")
+    assert done.returncode == 0 and len(store.list()) == 31
+    assert not verify(store)
+
+
+def test_verify_catches_a_deleted_and_a_corrupted_object(cards, tmp_path, s3_store) -> None:
+    publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    keys = [r["key"] for p in json.loads(store.get(MANIFEST_KEY))["photos"] for r in p["renditions"]]
+    store.delete(keys[0])
+    original = store.get(keys[1])
+    corrupted = bytearray(original)
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    store.put(keys[1], bytes(corrupted), "image/jpeg", "no-cache")
+    problems = {p.key: p.reason for p in verify(store)}
+    assert problems == {keys[0]: "missing from the store", keys[1]: problems[keys[1]]}
+    assert "sha256" in problems[keys[1]]
+    assert hashlib.sha256(corrupted).hexdigest() != hashlib.sha256(original).hexdigest()
+    result = store_cli("verify", s3_store)
+    assert result.returncode == 1 and keys[0] in result.stdout and keys[1] in result.stdout
