@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 
 from .bundle import FrontMatterError
+from .cache import default_cache_path
 from .config import CONFIG_NAME, ConfigError, command_defaults, load_config
 from .dedup import DEFAULT_THRESHOLD
 from .header import HeaderNotFound
@@ -116,12 +117,22 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--title-template", default=DEFAULT_TITLE, show_default=True)
 @click.option("--sizes", default="2048,1024,480", show_default=True, help="Long edges, px.")
 @click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="GALLERYPIPE_CACHE",
+    help="Analysis cache file (default: ~/.cache/gallerypipe/analysis.sqlite).",
+)
+@click.option("--no-cache", is_flag=True, help="Analyse every photo again.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def ingest_command(**kwargs) -> None:
     """Ingest camera folders SOURCES into a Hugo page bundle and publish renditions."""
     as_json = kwargs.pop("as_json")
+    cache = None if kwargs.pop("no_cache") else kwargs.pop("cache") or default_cache_path()
+    kwargs.pop("cache", None)
     options = IngestOptions(
+        cache=cache,
         sources=tuple(kwargs.pop("sources")),
         store_options=_store_options(kwargs),
         render=RenderSettings(
@@ -220,6 +231,8 @@ def summary(report: IngestReport) -> str:
                 f"  duplicate ({dup.reason}, distance {dup.distance}): "
                 f"{dup.photo.source.display} → kept {group.keep.source.display}"
             )
+    if report.dry_run:
+        lines += [f"  would upload {key}" for key in report.plan.upload]
     if report.ignored:
         lines.append("ignored: " + ", ".join(f"{n} {why}" for why, n in report.ignored))
     if report.skipped:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import bundle as bundle_stage
 from .analyse import Analysed, analyse_file
+from .cache import AnalysisCache, default_cache_path
 from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
 from .header import pick_header
 from .imaging import register_formats
@@ -43,6 +44,7 @@ class IngestOptions:
     store_options: StoreOptions = field(default_factory=StoreOptions)
     dry_run: bool = False
     title_template: str = DEFAULT_TITLE
+    cache: Path | None = field(default_factory=default_cache_path)  # None: analyse everything
     render: RenderSettings = field(default_factory=RenderSettings)
 
 
@@ -57,11 +59,20 @@ class IngestReport:
     bundle: str
     store: str
     manifest: str
-    uploaded: int
-    reused: int
-    rendered: int
+    plan: PublishPlan
+    analysed: int  # photos decoded for analysis (not found in the cache)
+    rendered: int  # photos decoded for renditions
     manifest_changed: bool
     dry_run: bool
+
+    @property
+    def uploaded(self) -> int:
+        """Objects written this run (in a dry run: that would be written)."""
+        return len(self.plan.upload)
+
+    @property
+    def reused(self) -> int:
+        return len(self.plan.reuse)
 
     def to_json(self) -> dict:
         return {
@@ -76,6 +87,7 @@ class IngestReport:
             "manifest": self.manifest,
             "uploaded": self.uploaded,
             "reused": self.reused,
+            "analysed": self.analysed,
             "rendered": self.rendered,
             "manifest_changed": self.manifest_changed,
             "dry_run": self.dry_run,
@@ -86,7 +98,7 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     progress = progress or (lambda stage, done, total: None)
     register_formats()
     scanned = scan(options.sources)
-    photos, problems = analyse_all(scanned, options.jobs, progress)
+    photos, problems, decoded = analyse_all(scanned, options.jobs, progress, options.cache)
     if not photos:
         raise IngestError(_nothing_found(options.sources, scanned, problems))
     dedup = (
@@ -104,7 +116,7 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
     plan = plan_publish((r.key for rs in planned.values() for r in rs), existing)
     if options.dry_run:
-        return _report(options, scanned, dedup, problems, header, store, plan, 0, False)
+        return _report(options, scanned, dedup, problems, header, store, plan, decoded, 0, False)
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
         renditions, rendered, failed = _render_and_upload(
             dedup.kept, planned, known, existing, store, Path(staging), options, progress
@@ -120,24 +132,40 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
         bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
     manifest = build_manifest(event, items, header_item, dedup.groups, problems)
     changed = publish_manifest(store, to_bytes(manifest), previous)
-    return _report(options, scanned, dedup, problems, header, store, plan, rendered, changed)
+    return _report(
+        options, scanned, dedup, problems, header, store, plan, decoded, rendered, changed
+    )
 
 
 def analyse_all(
-    scanned: ScanResult, jobs: int, progress: Progress
-) -> tuple[list[Photo], list[Problem]]:
-    """Analyse every photo in parallel; order them by capture time, then file name."""
+    scanned: ScanResult, jobs: int, progress: Progress, cache_path: Path | None = None
+) -> tuple[list[Photo], list[Problem], int]:
+    """Analyse every photo not in the cache, in parallel; order by capture time, then name."""
     problems = list(scanned.problems)
+    cache = AnalysisCache(cache_path) if cache_path else None
     analysed: list[Analysed] = []
-    total = len(scanned.photos)
-    for done, (_source, result) in enumerate(run_all(analyse_file, scanned.photos, jobs), 1):
-        if isinstance(result, Problem):
-            problems.append(result)
+    todo = []
+    for source in scanned.photos:
+        hit = cache.lookup(source) if cache else None
+        if hit:
+            analysed.append(hit)
         else:
-            analysed.append(result)
-            problems += [Problem(result.source.display, p) for p in result.meta.problems]
-        progress("analyse", done, total)
-    return to_photos(analysed), problems
+            todo.append(source)
+    cached, total = len(analysed), len(scanned.photos)
+    try:
+        for done, (_source, result) in enumerate(run_all(analyse_file, todo, jobs), 1):
+            if isinstance(result, Problem):
+                problems.append(result)
+            else:
+                analysed.append(result)
+                if cache:
+                    cache.store(result)
+            progress("analyse", cached + done, total)
+    finally:
+        if cache:
+            cache.close()
+    problems += [Problem(a.source.display, p) for a in analysed for p in a.meta.problems]
+    return to_photos(analysed), problems, len(todo)
 
 
 def to_photos(analysed: Sequence[Analysed]) -> list[Photo]:
@@ -249,6 +277,7 @@ def _report(
     header: Photo,
     store: Storage,
     plan: PublishPlan,
+    decoded: int,
     rendered: int,
     changed: bool,
 ) -> IngestReport:
@@ -262,8 +291,8 @@ def _report(
         bundle=str(options.bundle),
         store=store.url,
         manifest=MANIFEST_KEY,
-        uploaded=len(plan.upload),
-        reused=len(plan.reuse),
+        plan=plan,
+        analysed=decoded,
         rendered=rendered,
         manifest_changed=changed,
         dry_run=options.dry_run,

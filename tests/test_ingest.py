@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,9 +21,11 @@ from gallerypipe.storage import LocalStorage
 CAPTION = "Larches turning below the Aitzgorri ridge"  # IMG_5101's ImageDescription
 
 
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
+def run_cli(*args: str | Path, cache: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)} if cache else None
     return subprocess.run(
         [sys.executable, "-m", "gallerypipe", *map(str, args)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,7 +50,9 @@ def tree_digest(root: Path) -> dict[str, str]:
 def published(cards: Path, tmp_path: Path):
     bundle, store = tmp_path / "site/content/stories/spark-2018", tmp_path / "published"
     before = tree_digest(cards)
-    result = run_cli("ingest", cards, "--bundle", bundle, "--store", store, "--json")
+    result = run_cli(
+        "ingest", cards, "--bundle", bundle, "--store", store, "--json", cache=tmp_path / "cache"
+    )
     assert result.returncode == 0, result.stderr
     assert tree_digest(cards) == before, "an original was modified"
     return json.loads(result.stdout), bundle, store
@@ -84,8 +89,11 @@ def test_bundle_front_matter_is_numbered_in_capture_order(published) -> None:
     assert sorted(p.name for p in (bundle / "gallery").iterdir()) == [
         Path(e["src"]).name for e in gallery
     ]
-    assert (bundle / "index.md").read_text().rstrip().endswith(
-        '{{< gallery folder="gallery" title="" >}}'
+    assert (
+        (bundle / "index.md")
+        .read_text()
+        .rstrip()
+        .endswith('{{< gallery folder="gallery" title="" >}}')
     )
 
 
@@ -107,7 +115,9 @@ def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
     assert manifest["header"] in ids
     for photo in manifest["photos"]:
         long_edges = [max(r["width"], r["height"]) for r in photo["renditions"]]
-        assert long_edges == [min(s, max(photo["width"], photo["height"])) for s in (2048, 1024, 480)]
+        assert long_edges == [
+            min(s, max(photo["width"], photo["height"])) for s in (2048, 1024, 480)
+        ]
         for r in photo["renditions"]:
             data = (store / r["key"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == r["sha256"] and len(data) == r["bytes"]
@@ -126,13 +136,17 @@ def test_renditions_carry_no_gps_or_exif(published) -> None:
     assert not data["GPS"] and not data["Exif"]
 
 
-def test_rerun_reuses_everything_and_changes_nothing(published, cards: Path) -> None:
-    _, bundle, store = published
+def test_rerun_decodes_nothing_and_changes_nothing(published, cards: Path, tmp_path) -> None:
+    first, bundle, store = published
+    assert first["analysed"] == 12 and first["rendered"] == 10
     before_bundle, before_store = tree_digest(bundle), tree_digest(store)
-    result = run_cli("ingest", cards, "--bundle", bundle, "--store", store, "--json")
+    result = run_cli(
+        "ingest", cards, "--bundle", bundle, "--store", store, "--json", cache=tmp_path / "cache"
+    )
     summary = json.loads(result.stdout)
     assert summary["uploaded"] == 0 and summary["reused"] == 30
-    assert summary["rendered"] == 0 and summary["manifest_changed"] is False
+    assert summary["analysed"] == 0 and summary["rendered"] == 0
+    assert summary["manifest_changed"] is False
     assert tree_digest(bundle) == before_bundle and tree_digest(store) == before_store
 
 
@@ -151,7 +165,9 @@ def test_bad_files_are_reported_and_the_rest_published(cards: Path, tmp_path: Pa
     (card / "IMG_9003.JPG").write_text("this is a text file named like a photo\n")
     (card / "IMG_9004.JPG").write_bytes(_bomb(good))
     before = tree_digest(cards)
-    result = run_cli("ingest", cards, "--bundle", tmp_path / "b", "--store", tmp_path / "s", "--json")
+    result = run_cli(
+        "ingest", cards, "--bundle", tmp_path / "b", "--store", tmp_path / "s", "--json"
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     reasons = {Path(s["path"]).name: s["reason"] for s in summary["skipped"]}
@@ -205,7 +221,7 @@ def test_existing_page_keeps_its_keys_and_body(cards: Path, tmp_path: Path) -> N
     bundle.mkdir()
     (bundle / "index.md").write_text(
         "---\ntitle: Spark 2018\n# the organisers' wording\ntags: [conference, ai]\n"
-        "resources:\n- src: gallery/IMG_5107.jpg\n  name: \"header\"\n"
+        'resources:\n- src: gallery/IMG_5107.jpg\n  name: "header"\n'
         '- src: "gallery/*.jpg"\n  name: gallery-:counter\n  title: gallery-title-:counter\n'
         "- src: slides.pdf\n  name: slides\n---\nA day of talks.\n\n"
         '{{< gallery folder="gallery" title="" >}}\n'
@@ -223,9 +239,8 @@ def test_existing_page_keeps_its_keys_and_body(cards: Path, tmp_path: Path) -> N
 
 
 def test_dry_run_writes_nothing(cards: Path, tmp_path: Path) -> None:
-    result = run_cli(
-        "ingest", cards, "--bundle", tmp_path / "b", "--store", tmp_path / "s", "--dry-run", "--json"
-    )  # fmt: skip
+    args = ("--bundle", tmp_path / "b", "--store", tmp_path / "s", "--dry-run", "--json")
+    result = run_cli("ingest", cards, *args)
     assert result.returncode == 0
     summary = json.loads(result.stdout)
     assert summary["dry_run"] is True and summary["uploaded"] == 30
