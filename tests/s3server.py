@@ -71,19 +71,31 @@ class S3Server:
         )
 
 
-def _wait_until_ready(server: S3Server, timeout_s: float = READY_TIMEOUT_S) -> None:
+# errors that waiting will not cure: wrong keys, not an S3 server of ours
+_FATAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"}
+
+
+def _wait_until_ready(server: S3Server, timeout_s: float | None = None) -> None:
+    """Wait until ListBuckets succeeds; fail at once on bad credentials."""
+    timeout_s = READY_TIMEOUT_S if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     client = server.client()
     while True:
         try:
             client.list_buckets()
             return
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _FATAL_CODES or time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"S3 server at {server.endpoint_url} refused ListBuckets: {exc}"
+                ) from exc
+        except BotoCoreError as exc:
             if time.monotonic() >= deadline:
                 raise RuntimeError(
                     f"S3 server at {server.endpoint_url} not ready after {timeout_s:.0f}s: {exc}"
                 ) from exc
-            time.sleep(0.5)
+        time.sleep(0.5)
 
 
 def _run_script(args: list[str], env: dict[str, str], timeout_s: float, log: Path) -> str:
