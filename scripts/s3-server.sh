@@ -97,11 +97,11 @@ start_daemon() { # name, command...
 }
 
 stop_daemon() { # name
-  local n=$1 pid i
+  local n=$1 pid
   if pid_alive "$n"; then
     pid=$(cat "$D/$n.pid")
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 1 300); do # up to 60 s, then SIGKILL
+    for _ in $(seq 1 300); do # up to 60 s, then SIGKILL
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.2
     done
