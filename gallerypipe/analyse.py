@@ -13,9 +13,8 @@ from .imaging import BadImage, apply_orientation, decode, exif_bytes, open_image
 from .metadata import read_metadata
 from .model import Analysis, Metadata, Problem, SourceFile
 
-# Hashes are taken from a ⅛-scale decode but never from fewer than this many pixels on the long
-# edge, and sharpness is always measured at QUALITY_EDGE so figures compare across cameras.
-HASH_MIN_EDGE = 256
+# One ⅛-scale decode (or larger, to keep QUALITY_EDGE pixels on the long edge) serves the hashes
+# and the quality figures; sharpness is measured at QUALITY_EDGE so figures compare across cameras.
 QUALITY_EDGE = 512
 HIGHLIGHT, SHADOW = 245, 15  # digiKam's image quality sorter's clipping levels
 
@@ -59,7 +58,7 @@ def analyse_bytes(source: SourceFile, data: bytes) -> Analysed:
 
 def _hash_size(size: tuple[int, int]) -> tuple[int, int]:
     width, height = size
-    scale = max(1 / 8, HASH_MIN_EDGE / max(width, height))
+    scale = max(1 / 8, QUALITY_EDGE / max(width, height))
     return max(1, int(width * scale)), max(1, int(height * scale))
 
 
@@ -69,8 +68,10 @@ def _hash_int(h: imagehash.ImageHash) -> int:
 
 def quality_figures(gray: Image.Image) -> dict[str, float]:
     """Sharpness (variance of the Laplacian at a fixed size) and clipped fractions."""
-    small = gray.copy()
-    small.thumbnail((QUALITY_EDGE, QUALITY_EDGE), Image.Resampling.BILINEAR)
+    width, height = gray.size
+    scale = QUALITY_EDGE / max(width, height)
+    size = (max(3, round(width * scale)), max(3, round(height * scale)))
+    small = gray.resize(size, Image.Resampling.BILINEAR)
     pixels = np.asarray(small, dtype=np.float32)
     laplacian = (
         pixels[:-2, 1:-1] + pixels[2:, 1:-1] + pixels[1:-1, :-2] + pixels[1:-1, 2:]

@@ -5,7 +5,6 @@ Hashing lives in analyse; this module only searches over hashes and decides.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,30 +46,42 @@ def close_pairs(hashes: Sequence[int], threshold: int) -> list[tuple[int, int, i
 
 
 def find_duplicates(photos: Sequence[Photo], threshold: int = DEFAULT_THRESHOLD) -> DedupResult:
-    """Exact copies (same bytes), near copies (close phash) and bursts collapse to one keeper."""
-    links = _links(photos, threshold)
-    parent = list(range(len(photos)))
+    """Exact copies (same bytes), near copies (close phash) and bursts collapse to one keeper.
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    Photos come in gallery order and the kept ones stay in it.
+    """
+    links = sorted(_links(photos, threshold), key=lambda link: link[3])  # closest first
+    members = {i: [i] for i in range(len(photos))}
+    root = list(range(len(photos)))
     for i, j, _reason, _distance in links:
-        parent[root(i)] = root(j)
-    members: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(photos)):
-        members[root(i)].append(i)
+        a, b = root[i], root[j]
+        if a == b or _moments_apart(photos, members[a], members[b]):
+            continue  # an export close to two moments must not merge them
+        members[a] += members.pop(b)
+        for k in members[a]:
+            root[k] = a
     best_link = {(i, j): (reason, d) for i, j, reason, d in links}
     groups, kept = [], []
     for indices in members.values():
         keep = min(indices, key=lambda i: keeper_rank(photos[i]))
-        kept.append(photos[keep])
+        kept.append(keep)
         if len(indices) > 1:
             groups.append(_group(photos, keep, indices, best_link))
-    kept.sort(key=lambda p: (p.taken, p.source.display))
-    return DedupResult(tuple(kept), tuple(groups))
+    return DedupResult(tuple(photos[i] for i in sorted(kept)), tuple(groups))
+
+
+def _moments_apart(photos: Sequence[Photo], left: list[int], right: list[int]) -> bool:
+    """Whether joining two groups would put two different moments of one camera together."""
+    return any(different_moments(photos[i], photos[j]) for i in left for j in right)
+
+
+def different_moments(a: Photo, b: Photo) -> bool:
+    """Same camera, both with EXIF times, further apart than a burst: two photos, not one."""
+    if not (a.meta.has_exif and b.meta.has_exif) or _camera(a) != _camera(b):
+        return False
+    if a.time_from_file or b.time_from_file:
+        return False
+    return abs((a.taken - b.taken).total_seconds()) > MOMENT_SECONDS
 
 
 def keeper_rank(photo: Photo) -> tuple:
@@ -103,16 +114,12 @@ def _links(photos: Sequence[Photo], threshold: int) -> list[tuple[int, int, str,
 
 def near_reason(a: Photo, b: Photo) -> str | None:
     """Why two photos with close hashes are one photo, or None when they are different moments."""
-    if not (a.meta.has_exif and b.meta.has_exif) or _camera(a) != _camera(b):
-        return "near"
-    if a.time_from_file or b.time_from_file:
-        return "near"
-    apart = abs((a.taken - b.taken).total_seconds())
-    if apart <= BURST_SECONDS and apart > 0:
+    if different_moments(a, b):
+        return None
+    same_body = a.meta.has_exif and b.meta.has_exif and _camera(a) == _camera(b)
+    if same_body and not (a.time_from_file or b.time_from_file) and a.taken != b.taken:
         return "burst"
-    if apart == 0:
-        return "near"
-    return None if apart > MOMENT_SECONDS else "burst"
+    return "near"
 
 
 def _camera(photo: Photo) -> tuple[str | None, str | None, str | None]:

@@ -49,13 +49,17 @@ def pick_header(photos: Sequence[Photo], override: Path | None = None) -> Photo:
 
 
 def _find(photos: Sequence[Photo], override: Path) -> Photo:
-    wanted = override.resolve() if override.exists() else None
-    for photo in photos:
-        if wanted is not None and photo.source.path.resolve() == wanted:
-            return photo
-    by_name = [p for p in photos if p.source.path.name.lower() == override.name.lower()]
-    if len(by_name) == 1:
-        return by_name[0]
-    if wanted is not None:
+    """By path when the file exists (never another card's file of the same name), else by name."""
+    if override.exists():
+        wanted = override.resolve()
+        for photo in photos:
+            if photo.source.path.resolve() == wanted:
+                return photo
         raise HeaderNotFound(f"--header {override}: not among the kept photos (a duplicate?)")
-    raise HeaderNotFound(f"--header {override}: no such photo in the sources")
+    by_name = [p for p in photos if p.source.path.name.lower() == override.name.lower()]
+    if len(by_name) > 1:
+        names = ", ".join(p.source.display for p in by_name)
+        raise HeaderNotFound(f"--header {override}: more than one photo has that name: {names}")
+    if not by_name:
+        raise HeaderNotFound(f"--header {override}: no such photo in the sources")
+    return by_name[0]

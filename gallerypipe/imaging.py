@@ -40,6 +40,7 @@ def register_formats() -> None:
 def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Iterator[Image.Image]:
     """Open image bytes lazily; refuse bombs before any pixel is decoded."""
     ImageFile.LOAD_TRUNCATED_IMAGES = False
+    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own 89 MP default refuses real cameras
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

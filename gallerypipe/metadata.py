@@ -12,6 +12,8 @@ import piexif
 from .model import Metadata
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+_EXIF_STARTS = (b"Exif", b"\xff\xd8", b"II*\x00", b"MM\x00*")
+_UNKNOWN_TIME = re.compile(r"^[\s:0]*$")  # EXIF writes blanks or zeros for "not set"
 _EMPTY = Metadata(None, None, None, None, 1, None, has_exif=False)
 
 
@@ -19,6 +21,8 @@ def read_metadata(exif: bytes | None) -> Metadata:
     """Parse raw EXIF (an APP1 payload or a whole JPEG); unreadable parts become problems."""
     if not exif:
         return _EMPTY
+    if not exif.startswith(_EXIF_STARTS):  # piexif would take other bytes for a file name
+        return Metadata(None, None, None, None, 1, None, False, ("unrecognised EXIF block",))
     try:
         tags = piexif.load(exif)
     except Exception as err:  # piexif raises many types on malformed data
@@ -66,7 +70,7 @@ def _capture_time(exif_ifd: dict, problems: list[str]) -> datetime | None:
         ),
     ):
         raw = _text(exif_ifd.get(date_tag))
-        if raw is None:
+        if raw is None or _UNKNOWN_TIME.match(raw):
             continue
         try:
             return parse_exif_time(

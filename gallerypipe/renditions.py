@@ -76,11 +76,12 @@ def render_photo(photo: Photo, settings: RenderSettings) -> RenderOutput | Probl
     except (OSError, BadImage) as err:
         return Problem(photo.source.display, str(err))
     renditions, payloads = [], []
+    converted = False
     for i, plan in enumerate(planned):
         img = img.resize((plan.width, plan.height), Image.Resampling.LANCZOS, reducing_gap=3.0)
         if i == 0 and icc:
-            img = _to_srgb(img, icc)
-        payload = _encode_jpeg(img, settings, tag_srgb=bool(icc))
+            img, converted = _to_srgb(img, icc)
+        payload = _encode_jpeg(img, settings, tag_srgb=converted)
         payloads.append(payload)
         renditions.append(_described(plan, payload))
     return RenderOutput(photo.id, tuple(renditions), tuple(payloads))
@@ -102,12 +103,13 @@ def _decode_for(data: bytes, photo: Photo, largest: PlannedRendition) -> tuple[I
     return apply_orientation(decoded, orientation), icc
 
 
-def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image:
+def _to_srgb(img: Image.Image, icc: bytes) -> tuple[Image.Image, bool]:
+    """The pixels in sRGB, and whether they were converted (an unreadable profile: as they are)."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.profileToProfile(img, source, _SRGB, outputMode="RGB")
+        return ImageCms.profileToProfile(img, source, _SRGB, outputMode="RGB"), True
     except (ImageCms.PyCMSError, OSError):
-        return img  # an unreadable profile: keep the pixels as they are
+        return img, False
 
 
 def _encode_jpeg(img: Image.Image, settings: RenderSettings, tag_srgb: bool) -> bytes:

@@ -74,7 +74,7 @@ def safe_key(key: str) -> str:
         not key
         or key != normal
         or normal.startswith(("/", "../"))
-        or normal == ".."
+        or normal in ("..", ".")
         or "\\" in key
         or "\x00" in key
     ):

@@ -36,4 +36,6 @@ def s3_store(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> tuple[str, StoreO
     for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(name, raising=False)
     bucket = fresh_bucket(s3, "gp")
-    return f"s3://{bucket}/events/spark", StoreOptions(endpoint_url=s3.endpoint_url, path_style=True)
+    return f"s3://{bucket}/events/spark", StoreOptions(
+        endpoint_url=s3.endpoint_url, path_style=True
+    )

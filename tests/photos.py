@@ -13,7 +13,7 @@ import shutil
 import struct
 from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import piexif
@@ -54,7 +54,7 @@ def sample_path(name: str) -> Path:
     raise KeyError(f"no sample photo {name!r}; choose from {sorted(PHOTOS)}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> Image.Image:
     path = sample_path(name)
     with Image.open(path) as img:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import piexif
 import pytest
@@ -43,7 +43,11 @@ def test_capture_time_from_date_subsec_and_offset(tmp_path):
     meta = read_metadata(exif_of(path))
     assert meta.capture_time == datetime(2018, 6, 14, 9, 2, 11, 270_000, tzinfo=CEST)
     assert meta.capture_time.utcoffset() == timedelta(hours=2)
-    assert (meta.make, meta.model, meta.serial) == ("Canon", "Canon EOS 5D Mark III", "032021001234")
+    assert (meta.make, meta.model, meta.serial) == (
+        "Canon",
+        "Canon EOS 5D Mark III",
+        "032021001234",
+    )
     assert meta.has_exif
     assert meta.problems == ()
 
@@ -74,7 +78,11 @@ def test_subsec_is_a_decimal_fraction(subsec, microsecond):
 
 @pytest.mark.parametrize(
     ("offset", "delta"),
-    [("+02:00", timedelta(hours=2)), ("-05:00", -timedelta(hours=5)), ("+0530", timedelta(hours=5, minutes=30))],
+    [
+        ("+02:00", timedelta(hours=2)),
+        ("-05:00", -timedelta(hours=5)),
+        ("+0530", timedelta(hours=5, minutes=30)),
+    ],
 )
 def test_offsets_east_and_west(offset, delta):
     taken = parse_exif_time("2018:06:14 10:22:41", None, offset)
@@ -139,14 +147,14 @@ def test_no_exif_at_all():
     assert meta.problems == ()
 
 
-def test_unset_camera_clock_falls_back_to_digitized_time_and_says_so():
+def test_unset_camera_clock_falls_back_to_digitized_time():
     exif = exif_block(**CANON, taken="2018:06:14 09:30:00")
     # Rewrite DateTimeOriginal alone as an unset clock writes it.
     tags = piexif.load(exif)
     tags["Exif"][piexif.ExifIFD.DateTimeOriginal] = b"0000:00:00 00:00:00"
     meta = read_metadata(piexif.dump(tags))
     assert meta.capture_time == datetime(2018, 6, 14, 9, 30)
-    assert meta.problems == ("unreadable capture time '0000:00:00 00:00:00'",)
+    assert meta.problems == ()  # zeros are EXIF's "not set", not a malformed value
 
 
 @pytest.mark.parametrize("orientation", [0, 9, 65535])
@@ -169,13 +177,13 @@ def test_event_timezone_is_the_most_common_offset():
 
 
 def test_event_timezone_without_offsets_is_utc():
-    assert event_timezone([datetime(2018, 6, 14, 9, 0), None]) == timezone.utc
-    assert event_timezone([]) == timezone.utc
+    assert event_timezone([datetime(2018, 6, 14, 9, 0), None]) == UTC
+    assert event_timezone([]) == UTC
 
 
 def test_naive_camera_time_is_read_on_the_event_clock():
     taken, from_file = ordering_time(datetime(2018, 6, 14, 9, 2, 11), 0.0, CEST)
-    assert (taken, from_file) == (datetime(2018, 6, 14, 7, 2, 11, tzinfo=timezone.utc), False)
+    assert (taken, from_file) == (datetime(2018, 6, 14, 7, 2, 11, tzinfo=UTC), False)
     assert taken.tzinfo is CEST
 
 
@@ -187,7 +195,7 @@ def test_camera_offset_wins_over_the_event_zone():
 
 
 def test_no_capture_time_falls_back_to_mtime_in_utc():
-    mtime = datetime(2018, 6, 14, 7, 40, 9, tzinfo=timezone.utc).timestamp()
+    mtime = datetime(2018, 6, 14, 7, 40, 9, tzinfo=UTC).timestamp()
     taken, from_file = ordering_time(None, mtime, CEST)
     assert from_file
     assert taken == datetime(2018, 6, 14, 9, 40, 9, tzinfo=CEST)
@@ -211,11 +219,6 @@ def test_mixed_cameras_order_on_one_clock(tmp_path):
     assert (second.taken - first.taken) == timedelta(minutes=10, seconds=9)
 
 
-@pytest.mark.xfail(
-    reason="read_metadata hands bytes it does not recognise to piexif.load, which treats them "
-    "as a file name and reads that file",
-    strict=True,
-)
 def test_unrecognised_bytes_are_not_taken_for_a_file_name():
     meta = read_metadata(str(sample_path("IMG_5101.JPG")).encode())
     assert meta.make is None

@@ -82,7 +82,7 @@ def test_wrong_secret_key_is_refused_clearly(cards, tmp_path, s3_store, monkeypa
     assert result.returncode == 1
     assert "refused our credentials" in result.stderr
     assert "not-the-secret" not in result.stderr + result.stdout
-    with pytest.raises(StorageError, match="SignatureDoesNotMatch|InvalidAccessKeyId"):
+    with pytest.raises(StorageError, match=r"SignatureDoesNotMatch|InvalidAccessKeyId"):
         publish(cards, tmp_path / "b", s3_store)
 
 
@@ -124,7 +124,9 @@ def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> Non
 def test_verify_catches_a_deleted_and_a_corrupted_object(cards, tmp_path, s3_store) -> None:
     publish(cards, tmp_path / "b", s3_store)
     store = S3Storage(*s3_store)
-    keys = [r["key"] for p in json.loads(store.get(MANIFEST_KEY))["photos"] for r in p["renditions"]]
+    keys = [
+        r["key"] for p in json.loads(store.get(MANIFEST_KEY))["photos"] for r in p["renditions"]
+    ]
     store.delete(keys[0])
     original = store.get(keys[1])
     corrupted = bytearray(original)

@@ -24,7 +24,9 @@ def card(tmp_path_factory) -> Path:
     """A card as a Canon body and a Mac leave it, with a little of everything on it."""
     root = tmp_path_factory.mktemp("cards") / "card-a"
     dcim = root / "DCIM" / "100CANON"
-    write_jpeg(dcim / "IMG_0001.JPG", real_photo("picos", 640), **CANON, taken="2018:06:14 09:00:00")
+    write_jpeg(
+        dcim / "IMG_0001.JPG", real_photo("picos", 640), **CANON, taken="2018:06:14 09:00:00"
+    )
     (dcim / "IMG_0001.CR2").write_bytes(b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(64))
     write_jpeg(dcim / "IMG_0002.jpeg", real_photo("life", 640), **CANON)
     # A photo whose name lies about its format: found by content.

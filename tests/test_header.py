@@ -1,0 +1,104 @@
+"""header: the sharp, well exposed landscape wins; --header names a photo or fails clearly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from photos import CANON, photo_of, photos_of, real_photo, write_jpeg
+from PIL import ImageEnhance, ImageFilter
+
+from gallerypipe.header import HeaderNotFound, pick_header, rank, score
+
+
+@pytest.fixture(scope="module", params=["fig", "life"])
+def candidates(request, tmp_path_factory):
+    """One real scene at 1200 px and four worse versions of it, from one camera."""
+    folder = tmp_path_factory.mktemp(f"header-{request.param}")
+    scene = real_photo(request.param, 1200)
+    w, h = scene.size
+    variants = {
+        "sharp": scene,
+        "blurred": scene.filter(ImageFilter.GaussianBlur(4)),
+        "underexposed": ImageEnhance.Brightness(scene).enhance(0.3),
+        "overexposed": ImageEnhance.Brightness(scene).enhance(2.2),
+        "portrait": scene.crop(((w - h * 2 // 3) // 2, 0, (w + h * 2 // 3) // 2, h)),
+    }
+    paths = {
+        kind: write_jpeg(folder / f"{kind}.jpg", img, **CANON, taken=f"2018:06:14 09:0{i}:00")
+        for i, (kind, img) in enumerate(variants.items())
+    }
+    photos = {p.source.path.stem: p for p in photos_of(*paths.values())}
+    return photos
+
+
+def test_sharp_well_exposed_landscape_is_picked(candidates):
+    assert pick_header(list(candidates.values())) is candidates["sharp"]
+    # The order given does not matter.
+    assert pick_header(list(reversed(candidates.values()))) is candidates["sharp"]
+
+
+def test_each_worse_version_loses_on_its_own_fault(candidates):
+    best = score(candidates["sharp"])
+    assert score(candidates["blurred"]).sharpness < best.sharpness
+    assert score(candidates["underexposed"]).exposure < best.exposure
+    assert score(candidates["overexposed"]).exposure < best.exposure
+    assert score(candidates["portrait"]).landscape < best.landscape
+    for kind in ("blurred", "underexposed", "overexposed", "portrait"):
+        assert score(candidates[kind]).score < best.score, kind
+
+
+def test_rank_is_best_first_and_complete(candidates):
+    ranked = rank(list(candidates.values()))
+    assert ranked[0].photo is candidates["sharp"]
+    assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+    assert {s.photo.source.path for s in ranked} == {p.source.path for p in candidates.values()}
+
+
+def test_override_by_path_wins_over_the_score(candidates):
+    chosen = candidates["portrait"]
+    assert pick_header(list(candidates.values()), override=chosen.source.path) is chosen
+
+
+def test_override_by_file_name_alone(candidates, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # "blurred.jpg" does not exist here: matched by name
+    chosen = pick_header(list(candidates.values()), override=Path("blurred.jpg"))
+    assert chosen is candidates["blurred"]
+
+
+def test_override_that_is_not_a_kept_photo_names_the_file(candidates, tmp_path):
+    dropped = write_jpeg(tmp_path / "IMG_9999.JPG", real_photo("sunset", 600), **CANON)
+    with pytest.raises(HeaderNotFound, match=re.escape(str(dropped))) as err:
+        pick_header(list(candidates.values()), override=dropped)
+    assert "not among the kept photos" in str(err.value)
+
+
+def test_override_that_does_not_exist_names_the_file(candidates, tmp_path):
+    missing = tmp_path / "nowhere" / "IMG_0404.JPG"
+    with pytest.raises(HeaderNotFound, match=re.escape(str(missing))) as err:
+        pick_header(list(candidates.values()), override=missing)
+    assert "no such photo" in str(err.value)
+
+
+def test_no_photos_is_an_error():
+    with pytest.raises(ValueError):
+        pick_header([])
+
+
+def test_override_path_is_not_confused_with_another_cards_file_of_the_same_name(tmp_path):
+    card_a = write_jpeg(
+        tmp_path / "card-a" / "IMG_0001.JPG",
+        real_photo("picos", 600),
+        **CANON,
+        taken="2018:06:14 09:00:00",
+    )
+    card_b = write_jpeg(
+        tmp_path / "card-b" / "IMG_0001.JPG",
+        real_photo("sunset", 600),
+        **CANON,
+        taken="2018:06:14 09:10:00",
+    )
+    kept = [photo_of(card_a)]  # card-b's IMG_0001.JPG is not among the kept photos
+    with pytest.raises(HeaderNotFound, match="card-b"):
+        pick_header(kept, override=card_b)

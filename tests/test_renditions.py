@@ -1,0 +1,218 @@
+"""renditions: sizes, upright pixels, no private metadata, sRGB, progressive JPEG."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from photos import CANON, embedded_icc, photo_of, real_photo, write_jpeg
+from PIL import Image, ImageCms, ImageOps
+
+from gallerypipe.model import Problem
+from gallerypipe.renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
+
+EXIFTOOL = shutil.which("exiftool")
+SETTINGS = RenderSettings()
+
+
+def render(path: Path, settings: RenderSettings = SETTINGS) -> RenderOutput:
+    out = render_photo(photo_of(path), settings)
+    assert isinstance(out, RenderOutput), out
+    return out
+
+
+def decoded(payload: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(payload))
+    img.load()
+    return img
+
+
+def mean_abs_diff(a: Image.Image, b: Image.Image, size=(48, 48)) -> float:
+    """Mean absolute difference (0–255) of two images shrunk to the same small size."""
+    small_a = np.asarray(a.convert("RGB").resize(size, Image.Resampling.BOX), dtype=np.float32)
+    small_b = np.asarray(b.convert("RGB").resize(size, Image.Resampling.BOX), dtype=np.float32)
+    return float(np.abs(small_a - small_b).mean())
+
+
+@pytest.fixture(scope="module")
+def camera_file(tmp_path_factory) -> Path:
+    """A 2400×1598 camera JPEG with everything a camera writes, GPS and serial included."""
+    return write_jpeg(
+        tmp_path_factory.mktemp("cam") / "IMG_5101.JPG",
+        real_photo("aitzgorri"),
+        **CANON,
+        taken="2018:06:14 09:02:11",
+        subsec="27",
+        offset="+02:00",
+        description="Larches turning below the Aitzgorri ridge",
+        orientation=1,
+        gps=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def camera_output(camera_file) -> RenderOutput:
+    return render(camera_file)
+
+
+def test_large_source_gets_the_three_long_edges(camera_output):
+    edges = [max(r.width, r.height) for r in camera_output.renditions]
+    assert edges == [2048, 1024, 480]
+    for r, payload in zip(camera_output.renditions, camera_output.payloads, strict=True):
+        img = decoded(payload)
+        assert img.size == (r.width, r.height)
+        assert abs(r.width / r.height - 2400 / 1598) < 0.01  # aspect ratio kept
+
+
+def test_renditions_describe_their_bytes(camera_output, camera_file):
+    photo = photo_of(camera_file)
+    keys = [r.key for r in camera_output.renditions]
+    assert len(set(keys)) == len(keys)
+    assert camera_output.photo_id == photo.id
+    for r, payload in zip(camera_output.renditions, camera_output.payloads, strict=True):
+        assert r.bytes == len(payload)
+        assert r.sha256 == hashlib.sha256(payload).hexdigest()
+        assert r.content_type == "image/jpeg"
+        assert photo.id in r.key
+        assert payload[:3] == b"\xff\xd8\xff"
+    planned = plan_renditions(photo, SETTINGS)
+    assert [(p.key, p.width, p.height) for p in planned] == [
+        (r.key, r.width, r.height) for r in camera_output.renditions
+    ]
+
+
+def test_renditions_look_like_the_photo(camera_output):
+    source = real_photo("aitzgorri")
+    for payload in camera_output.payloads:
+        assert mean_abs_diff(decoded(payload), source) < 3
+
+
+def test_small_source_is_never_enlarged_nor_duplicated(tmp_path):
+    path = write_jpeg(tmp_path / "small.jpg", real_photo("picos", 900), **CANON)  # 900×675
+    out = render(path)
+    sizes = [(r.width, r.height) for r in out.renditions]
+    assert sizes == [(900, 675), (480, 360)]
+    assert len(set(sizes)) == len(sizes)
+    assert len({r.key for r in out.renditions}) == len(out.renditions)
+    assert len(out.payloads) == len(out.renditions)
+    for payload in out.payloads:
+        assert max(decoded(payload).size) <= 900
+
+
+@pytest.mark.parametrize("sizes", [(2048, 1024, 480), (480,)])  # full decode, and a ½ draft
+def test_orientation_6_gives_upright_portrait_pixels(tmp_path, sizes):
+    upright = real_photo("wine", (800, 1200))  # a portrait interior
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # as the sensor wrote it: landscape
+    path = write_jpeg(tmp_path / "IMG_0001.JPG", stored, **CANON, orientation=6)
+    # What any viewer shows for this file.
+    with Image.open(path) as img:
+        shown = ImageOps.exif_transpose(img)
+    assert shown.size == (800, 1200)
+    out = render(path, RenderSettings(sizes=sizes))
+    for r, payload in zip(out.renditions, out.payloads, strict=True):
+        img = decoded(payload)
+        assert img.height > img.width, (r.width, r.height)
+        assert "exif" not in img.info  # no Orientation tag left to turn it a second time
+        right = mean_abs_diff(img, shown)
+        wrong = mean_abs_diff(
+            img, shown.transpose(Image.Transpose.ROTATE_180)
+        )  # turned the wrong way
+        unrotated = mean_abs_diff(img, stored)  # the stored pixels squeezed to portrait
+        assert right < 3
+        assert wrong > 4 * right
+        assert unrotated > 4 * right
+
+
+def test_no_exif_and_no_gps_in_renditions(camera_output, tmp_path):
+    for payload in camera_output.payloads:
+        img = decoded(payload)
+        assert "exif" not in img.info
+        assert len(img.getexif()) == 0
+        assert b"Exif\x00\x00" not in payload
+        assert b"032021001234" not in payload  # the body serial number
+        assert b"Aitzgorri" not in payload  # nor any other text from the camera file
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed")
+def test_exiftool_finds_no_gps_in_renditions(camera_output, camera_file, tmp_path):
+    files = []
+    for i, payload in enumerate(camera_output.payloads):
+        files.append(tmp_path / f"r{i}.jpg")
+        files[-1].write_bytes(payload)
+    run = subprocess.run(
+        [EXIFTOOL, "-j", "-G", str(camera_file), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    source, *renditions = json.loads(run.stdout)
+    assert any(k.endswith(":GPSLatitude") for k in source)  # exiftool does see the source's GPS
+    for tags in renditions:
+        assert not [k for k in tags if k.split(":")[-1].startswith("GPS")]
+        assert not [k for k in tags if k.startswith("EXIF:")]
+
+
+def icc_description(payload: bytes) -> str:
+    icc = decoded(payload).info.get("icc_profile")
+    assert icc, "no ICC profile"
+    return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+
+
+@pytest.fixture(scope="module")
+def adobe_rgb(tmp_path_factory):
+    """The fig in its red bowl as sRGB, and the same converted to Adobe RGB (1998) and tagged."""
+    srgb = real_photo("fig", 1200)
+    icc = embedded_icc()
+    adobe = ImageCms.profileToProfile(
+        srgb,
+        ImageCms.createProfile("sRGB"),
+        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+        outputMode="RGB",
+    )
+    path = write_jpeg(tmp_path_factory.mktemp("icc") / "IMG_0001.JPG", adobe, **CANON, icc=icc)
+    return srgb, adobe, path
+
+
+def test_adobe_rgb_source_gives_srgb_renditions(adobe_rgb):
+    srgb, adobe, path = adobe_rgb
+    assert "Adobe RGB" in ImageCms.getProfileDescription(
+        ImageCms.ImageCmsProfile(io.BytesIO(embedded_icc()))
+    )
+    out = render(path)
+    for payload in out.payloads:
+        assert "sRGB" in icc_description(payload)
+        img = decoded(payload)
+        converted = mean_abs_diff(img, srgb)
+        as_stored = mean_abs_diff(img, adobe)  # what an untagged copy would look like
+        assert converted < 3
+        assert as_stored > 2 * converted
+
+
+def test_untagged_source_stays_untagged_srgb(camera_output):
+    # Browsers read untagged JPEGs as sRGB; nothing to convert, nothing to tag.
+    for payload in camera_output.payloads:
+        img = decoded(payload)
+        assert img.mode == "RGB"
+        assert not img.info.get("icc_profile")
+
+
+def test_renditions_are_progressive(camera_output):
+    for payload in camera_output.payloads:
+        info = decoded(payload).info
+        assert info.get("progressive") or info.get("progression")
+
+
+def test_unreadable_source_is_a_problem(tmp_path):
+    path = write_jpeg(tmp_path / "IMG_0001.JPG", real_photo("picos", 900), **CANON)
+    photo = photo_of(path)
+    path.write_bytes(path.read_bytes()[:4000])  # damaged after analysis
+    result = render_photo(photo, SETTINGS)
+    assert isinstance(result, Problem)
+    assert result.path == str(path)
+    assert "cannot decode" in result.reason
