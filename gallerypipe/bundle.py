@@ -76,7 +76,9 @@ def _parse(index: Path, fmt: str, text: str) -> dict:
         line = f"line {mark.line + 2}" if mark else "front matter"
         raise FrontMatterError(f"{index}: {line}: YAML front matter does not parse: {err}") from err
     except tomllib.TOMLDecodeError as err:
-        raise FrontMatterError(f"{index}: TOML front matter does not parse: {err}") from err
+        at = re.search(r"at line (\d+)", str(err))
+        line = f"line {int(at.group(1)) + 1}" if at else "front matter"  # +1: the +++ line
+        raise FrontMatterError(f"{index}: {line}: TOML front matter does not parse: {err}") from err
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -117,10 +119,26 @@ def render_page(page: Page, resources: list[object], defaults: dict) -> str:
     if not _SHORTCODE_RE.search(body):
         body = body.rstrip("\n") + ("\n\n" if body.strip() else "") + SHORTCODE + "\n"
     if page.fmt == "toml":
-        data = {**page.data, "resources": resources}
-        return f"+++\n{tomli_w.dumps(data)}+++\n{body}"
+        return f"+++\n{_replace_toml_resources(page.front_text, resources)}+++\n{body}"
     front = page.front_text if page.fmt == "yaml" else _yaml(defaults)
     return f"---\n{_replace_yaml_key(front, 'resources', resources)}---\n{body}"
+
+
+def _replace_toml_resources(front: str, resources: list[object]) -> str:
+    """Drop the [[resources]] tables from TOML text and append new ones; other lines stay.
+
+    An array of tables may stand anywhere after the top-level keys, so appending is valid.
+    """
+    kept, inside = [], False
+    for line in front.splitlines(keepends=True):
+        header = line.strip()
+        if header.startswith("["):
+            inside = re.match(r"\[\[\s*resources\s*\]\]", header) is not None
+        if not inside:
+            kept.append(line)
+    text = "".join(kept).rstrip("\n")
+    block = tomli_w.dumps({"resources": resources})
+    return f"{text}\n\n{block}" if text else block
 
 
 def _yaml(data: dict) -> str:
@@ -163,6 +181,8 @@ def write_bundle(
     )
     atomic_write(index, text.encode("utf-8"))
     removed = _remove_stale(gallery, set(targets))
+    for leftover in bundle.glob(".tmp-*"):  # from a run killed while writing index.md
+        leftover.unlink()
     return BundleResult(index, written, removed)
 
 

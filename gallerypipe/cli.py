@@ -12,13 +12,14 @@ import click
 
 from .bundle import FrontMatterError
 from .cache import default_cache_path
-from .config import CONFIG_NAME, ConfigError, command_defaults, load_config
+from .config import CONFIG_NAME, ConfigError, command_defaults, load_config, sync_plan
 from .dedup import DEFAULT_THRESHOLD
 from .header import HeaderNotFound
 from .pipeline import DEFAULT_TITLE, IngestError, IngestOptions, IngestReport, ingest
 from .publish import plan_prune, prune, verify
 from .renditions import RenderSettings
 from .storage import StorageError, StoreOptions, open_store
+from .sync import EXIT_LOCKED, LockHeld, sync
 
 USER_MUST_ACT = 1
 
@@ -207,11 +208,11 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _fail(message: str, as_json: bool) -> NoReturn:
+def _fail(message: str, as_json: bool, code: int = USER_MUST_ACT) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"error": message}, ensure_ascii=False))
     click.echo(f"error: {message}", err=True)
-    sys.exit(USER_MUST_ACT)
+    sys.exit(code)
 
 
 def summary(report: IngestReport) -> str:
@@ -239,3 +240,42 @@ def summary(report: IngestReport) -> str:
         lines.append(f"problems ({len(report.skipped)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.skipped]
     return "\n".join(lines)
+
+
+@main.command("sync")
+@click.option(
+    "--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds."
+)
+@click.option("--state", type=click.Path(path_type=Path, dir_okay=False), help="State file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_context
+def sync_command(
+    ctx: click.Context, lock_timeout: float, state: Path | None, as_json: bool
+) -> None:
+    """Bring every event in the settings file up to date (exit 0 done, 1 failures, 3 locked)."""
+    path = ctx.parent.params.get("config") or Path(CONFIG_NAME)
+    try:
+        plan = sync_plan(load_config(path), path.resolve().parent, state, None)
+    except (ConfigError, StorageError, ValueError, TypeError) as err:
+        raise click.UsageError(f"{path}: {err}") from err
+    try:
+        report = sync(plan, lock_timeout, Progress(enabled=not as_json))
+    except LockHeld as err:
+        _fail(str(err), as_json, EXIT_LOCKED)
+    for result in report.results:
+        click.echo(event_line(result.to_json()), err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    sys.exit(report.exit_code)
+
+
+def event_line(event: dict) -> str:
+    """One log line per event saying what changed."""
+    if "error" in event:
+        return f"{event['event']}: FAILED: {event['error']}"
+    manifest = "manifest updated" if event["manifest_changed"] else "manifest unchanged"
+    skipped = f", {len(event['skipped'])} skipped" if event["skipped"] else ""
+    return (
+        f"{event['event']}: {event['photos']} photos, {event['decoded']} decoded, "
+        f"{event['uploaded']} uploaded, {event['reused']} reused{skipped}, {manifest}"
+    )

@@ -22,7 +22,7 @@ from .parallel import run_all
 from .publish import PublishPlan, plan_publish, publish_manifest, read_previous, upload
 from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
 from .scan import ScanResult, scan
-from .storage import Storage, StoredObject, StoreOptions, open_store
+from .storage import Storage, StoredObject, StoreOptions, atomic_write, open_store
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_TITLE = "{event}, photo {n}"
@@ -130,8 +130,9 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
         fetch = functools.partial(_fetch_largest, store, Path(staging))
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
         bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
-    manifest = build_manifest(event, items, header_item, dedup.groups, problems)
-    changed = publish_manifest(store, to_bytes(manifest), previous)
+    manifest = to_bytes(build_manifest(event, items, header_item, dedup.groups, problems))
+    changed = publish_manifest(store, manifest, previous)
+    atomic_write(options.bundle / MANIFEST_KEY, manifest)  # for the site build to read
     return _report(
         options, scanned, dedup, problems, header, store, plan, decoded, rendered, changed
     )
