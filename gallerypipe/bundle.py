@@ -189,7 +189,11 @@ def write_bundle(
 def _current_files(gallery: Path, *extra: Path) -> dict[Path, str]:
     """The sha256 of every file already in place."""
     paths = [*gallery.glob("*.jpg"), *extra] if gallery.exists() else list(extra)
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
+    return {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in paths
+        if p.is_file() and not p.name.startswith(".")  # not a killed run's temporary file
+    }
 
 
 def _place_files(

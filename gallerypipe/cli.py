@@ -115,6 +115,11 @@ def main(ctx: click.Context, config: Path | None) -> None:
 )
 @click.option("--keep-all", is_flag=True, help="Skip deduplication.")
 @click.option("--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores).")
+@click.option(
+    "--executor",
+    envvar="GALLERYPIPE_EXECUTOR",
+    help="dask://HOST:PORT: run per-photo work on a Dask cluster (workers read sources by path).",
+)
 @click.option("--title-template", default=DEFAULT_TITLE, show_default=True)
 @click.option("--sizes", default="2048,1024,480", show_default=True, help="Long edges, px.")
 @click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100))

@@ -105,7 +105,7 @@ def _event(table: object, store_url: str, base: Path) -> Event:
 
 
 _STORE_KEYS = {"endpoint_url", "profile", "region", "path_style", "acl", "transfers"}
-_INGEST_KEYS = {"threshold", "keep_all", "jobs", "title_template"}
+_INGEST_KEYS = {"threshold", "keep_all", "jobs", "executor", "title_template"}
 
 
 def _store_options(table: dict) -> StoreOptions:

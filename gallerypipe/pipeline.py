@@ -41,6 +41,7 @@ class IngestOptions:
     threshold: int = DEFAULT_THRESHOLD
     keep_all: bool = False
     jobs: int = 0  # 0: every core
+    executor: str | None = None  # dask://HOST:PORT to run per-photo work on a Dask cluster
     store_options: StoreOptions = field(default_factory=StoreOptions)
     dry_run: bool = False
     title_template: str = DEFAULT_TITLE
@@ -98,7 +99,9 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     progress = progress or (lambda stage, done, total: None)
     register_formats()
     scanned = scan(options.sources)
-    photos, problems, decoded = analyse_all(scanned, options.jobs, progress, options.cache)
+    photos, problems, decoded = analyse_all(
+        scanned, options.jobs, progress, options.cache, options.executor
+    )
     if not photos:
         raise IngestError(_nothing_found(options.sources, scanned, problems))
     dedup = (
@@ -139,7 +142,11 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
 
 
 def analyse_all(
-    scanned: ScanResult, jobs: int, progress: Progress, cache_path: Path | None = None
+    scanned: ScanResult,
+    jobs: int,
+    progress: Progress,
+    cache_path: Path | None = None,
+    executor: str | None = None,
 ) -> tuple[list[Photo], list[Problem], int]:
     """Analyse every photo not in the cache, in parallel; order by capture time, then name."""
     problems = list(scanned.problems)
@@ -154,7 +161,7 @@ def analyse_all(
             todo.append(source)
     cached, total = len(analysed), len(scanned.photos)
     try:
-        for done, (_source, result) in enumerate(run_all(analyse_file, todo, jobs), 1):
+        for done, (_source, result) in enumerate(run_all(analyse_file, todo, jobs, executor), 1):
             if isinstance(result, Problem):
                 problems.append(result)
             else:
@@ -202,7 +209,9 @@ def _render_and_upload(
     render = functools.partial(render_photo, settings=options.render)
     with ThreadPoolExecutor(max_workers=options.store_options.transfers) as uploads:
         futures = []
-        for done, (photo, result) in enumerate(run_all(render, to_render, options.jobs), 1):
+        for done, (photo, result) in enumerate(
+            run_all(render, to_render, options.jobs, options.executor), 1
+        ):
             if isinstance(result, Problem):
                 failed.append(result)
             else:

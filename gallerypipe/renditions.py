@@ -17,9 +17,17 @@ from PIL import Image, ImageCms
 from .imaging import BadImage, apply_orientation, decode, open_image
 from .model import Photo, Problem, Rendition
 
-RENDER_VERSION = 1  # bump when the pixels produced for the same settings change
+RENDER_VERSION = 2  # bump when the pixels produced for the same settings change
 _SRGB = ImageCms.createProfile("sRGB")
-_SRGB_BYTES = ImageCms.ImageCmsProfile(_SRGB).tobytes()
+
+
+def _undated(profile: bytes) -> bytes:
+    """LittleCMS stamps a new profile with the time it was made (header bytes 24–35); without
+    the stamp the same photo gives the same bytes whenever and wherever it is rendered."""
+    return profile[:24] + bytes(12) + profile[36:]
+
+
+_SRGB_BYTES = _undated(ImageCms.ImageCmsProfile(_SRGB).tobytes())
 
 
 @dataclass(frozen=True)
