@@ -72,8 +72,9 @@ def scan(sources: Iterable[Path]) -> ScanResult:
             continue
         found = sorted(_walk(root))
         raws = _raw_by_stem(found)
+        xmps = {(p.parent, p.name.lower()): p.name for p in found if p.suffix.lower() == ".xmp"}
         for path in found:
-            outcome = _classify(path, root, raws)
+            outcome = _classify(path, root, raws, xmps)
             if isinstance(outcome, SourceFile):
                 photos.append(outcome)
             elif isinstance(outcome, Problem):
@@ -101,6 +102,14 @@ def _raw_by_stem(paths: list[Path]) -> dict[tuple[Path, str], list[str]]:
     return raws
 
 
+def _sidecars(path: Path, raws: list[str], xmps: dict[tuple[Path, str], str]) -> tuple[str, ...]:
+    """IMG_0001.JPG.xmp, then IMG_0001.CR2.xmp (the RAW's, as darktable names it), then
+    IMG_0001.xmp (as Lightroom and Capture One name it): the first that sets a field wins."""
+    wanted = [f"{path.name}.xmp", *(f"{raw}.xmp" for raw in raws), f"{path.stem}.xmp"]
+    found = (xmps.get((path.parent, name.lower())) for name in wanted)
+    return tuple(dict.fromkeys(name for name in found if name))
+
+
 def _names(path: Path, root: Path) -> tuple[str, str]:
     """The path as the user would find it, and the same from the SRC folder's name down."""
     if root.is_file():
@@ -110,7 +119,10 @@ def _names(path: Path, root: Path) -> tuple[str, str]:
 
 
 def _classify(
-    path: Path, root: Path, raws: dict[tuple[Path, str], list[str]]
+    path: Path,
+    root: Path,
+    raws: dict[tuple[Path, str], list[str]],
+    xmps: dict[tuple[Path, str], str],
 ) -> SourceFile | Problem | str:
     """A SourceFile, a Problem, or the reason the file was ignored."""
     name, suffix = path.name, path.suffix.lower()
@@ -135,7 +147,10 @@ def _classify(
     if kind is None:
         return _not_a_photo(display, stat.st_size, suffix)
     companions = tuple(sorted(raws.get((path.parent, path.stem.lower()), [])))
-    return SourceFile(path, display, relative, kind, stat.st_size, stat.st_mtime, companions)
+    sidecars = _sidecars(path, list(companions), xmps)
+    return SourceFile(
+        path, display, relative, kind, stat.st_size, stat.st_mtime, companions, sidecars
+    )
 
 
 PHOTO_EXTENSIONS = frozenset([".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif"])
