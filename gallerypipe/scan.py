@@ -71,8 +71,9 @@ def scan(sources: Iterable[Path]) -> ScanResult:
             problems.append(Problem(str(root), "no such file or folder"))
             continue
         found = sorted(_walk(root))
-        raws = _raw_by_stem(found)
-        xmps = {(p.parent, p.name.lower()): p.name for p in found if p.suffix.lower() == ".xmp"}
+        beside = _siblings(root) if root.is_file() else found  # a RAW or sidecar next to a file
+        raws = _raw_by_stem(beside)
+        xmps = {(p.parent, p.name.lower()): p.name for p in beside if p.suffix.lower() == ".xmp"}
         for path in found:
             outcome = _classify(path, root, raws, xmps)
             if isinstance(outcome, SourceFile):
@@ -92,6 +93,13 @@ def _walk(root: Path) -> Iterator[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             yield Path(dirpath) / name
+
+
+def _siblings(path: Path) -> list[Path]:
+    try:
+        return sorted(p for p in path.parent.iterdir() if p.is_file())
+    except OSError:
+        return [path]
 
 
 def _raw_by_stem(paths: list[Path]) -> dict[tuple[Path, str], list[str]]:
