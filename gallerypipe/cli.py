@@ -358,6 +358,9 @@ def summary(report: IngestReport) -> str:
             )
     if report.dry_run:
         lines += [f"  would upload {key}" for key in report.plan.upload]
+    if report.excluded:
+        lines.append(f"left out by rating ({len(report.excluded)}):")
+        lines += [f"  {e.photo.source.display}: {e.reason}" for e in report.excluded]
     if report.ignored:
         lines.append("ignored: " + ", ".join(f"{n} {why}" for why, n in report.ignored))
     if report.skipped:
