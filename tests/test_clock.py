@@ -121,3 +121,17 @@ def test_cameras_json_lists_each_body_with_its_span(two_bodies, tmp_path):
     assert unknown["photos"] == 1 and unknown["without_time"] == 1 and unknown["first"] is None
     text = run_cli("cameras", two_bodies, "--no-cache", "--jobs", "1", cwd=tmp_path).stdout
     assert "NIKON CORPORATION NIKON D750 serial 6004321: 3 photos" in text
+
+
+def test_bad_clock_offset_on_the_command_line_is_a_usage_error(two_bodies, tmp_path):
+    result = run_cli(
+        "ingest",
+        two_bodies,
+        "--bundle",
+        tmp_path / "b",
+        "--clock-offset",
+        "NIKON=soon",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "NIKON=soon" in result.stderr and not (tmp_path / "b").exists()
