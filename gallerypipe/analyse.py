@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import imagehash
 import numpy as np
 from PIL import Image
 
 from .imaging import BadImage, apply_orientation, decode, exif_bytes, open_image, oriented_size
-from .metadata import read_metadata
+from .metadata import add_captions, read_metadata
 from .model import Analysis, Metadata, Problem, SourceFile
+from .xmp import embedded_xmp, iptc_caption
 
 # One ⅛-scale decode (or larger, to keep QUALITY_EDGE pixels on the long edge) serves the hashes
 # and the quality figures; sharpness is measured at QUALITY_EDGE so figures compare across cameras.
@@ -24,6 +25,32 @@ class Analysed:
     source: SourceFile
     meta: Metadata
     analysis: Analysis
+    sidecar_digest: str = ""  # of the XMP sidecars the metadata was read with ("" for none)
+    decoded: bool = True  # False when recognised by content from an earlier run
+
+
+Sidecars = tuple[tuple[str, bytes], ...]
+
+
+def read_sidecars(source: SourceFile) -> tuple[Sidecars, tuple[str, ...]]:
+    """The XMP sidecars' bytes (strongest first), and a problem for each one unreadable."""
+    found, problems = [], []
+    for name in source.sidecars:
+        try:
+            found.append((name, (source.path.parent / name).read_bytes()))
+        except OSError as err:
+            problems.append(f"cannot read XMP sidecar {name}: {err.strerror or err}")
+    return tuple(found), tuple(problems)
+
+
+def sidecar_digest(sidecars: Sidecars) -> str:
+    """Identifies what the sidecars say, whatever they are named (a moved copy keeps it)."""
+    if not sidecars:
+        return ""
+    digest = hashlib.sha256()
+    for _name, data in sidecars:
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
 
 
 def analyse_file(source: SourceFile) -> Analysed | Problem:
@@ -32,16 +59,30 @@ def analyse_file(source: SourceFile) -> Analysed | Problem:
         data = source.path.read_bytes()
     except OSError as err:
         return Problem(source.display, f"cannot read: {err.strerror or err}")
+    return analyse_read(source, data, hashlib.sha256(data).hexdigest())
+
+
+def analyse_read(source: SourceFile, data: bytes, sha256: str) -> Analysed | Problem:
+    """Analyse bytes already read and hashed, with the photo's sidecars."""
+    sidecars, unreadable = read_sidecars(source)
     try:
-        return analyse_bytes(source, data)
+        analysed = analyse_bytes(source, data, sidecars, sha256)
     except BadImage as err:
         return Problem(source.display, str(err))
+    meta = analysed.meta
+    if unreadable:
+        meta = replace(meta, problems=meta.problems + unreadable)
+    return replace(analysed, meta=meta, sidecar_digest=sidecar_digest(sidecars))
 
 
-def analyse_bytes(source: SourceFile, data: bytes) -> Analysed:
-    sha256 = hashlib.sha256(data).hexdigest()
+def analyse_bytes(
+    source: SourceFile, data: bytes, sidecars: Sidecars = (), sha256: str | None = None
+) -> Analysed:
+    """One lazy open for the metadata (EXIF, XMP, IPTC: no pixels), one reduced-scale decode."""
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
     with open_image(data) as img:
         meta = read_metadata(exif_bytes(img))
+        meta = add_captions(meta, embedded_xmp(img), iptc_caption(img), sidecars)
         full = oriented_size(img.size, meta.orientation)
         gray = decode(img, "L", _hash_size(img.size))
     gray = apply_orientation(gray, meta.orientation)

@@ -1,22 +1,26 @@
-"""Analysis results kept between runs, so an unchanged photo is never decoded again.
+"""Analysis results kept between runs, so a photo already seen is never decoded again.
 
-A SQLite file maps (path, size, mtime) to the analysis of the bytes that were there. The
-analysis carries the file's sha256, so identity stays content-based downstream.
+A SQLite file maps (path, size, mtime, sidecars) to the analysis of the bytes that were there,
+and (sha256, sidecars) to the same analysis: a copy moved, renamed or exported to another folder
+is recognised by its content after one cheap hash, without decoding it. "sidecars" is a digest of
+the XMP sidecars' bytes, so editing a title in Lightroom is seen on the next run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 from dataclasses import asdict
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
-from .analyse import Analysed
-from .model import Analysis, Metadata, SourceFile
+from .analyse import Analysed, analyse_read, read_sidecars, sidecar_digest
+from .model import Analysis, Metadata, Problem, SourceFile
 
-ANALYSIS_VERSION = 1  # bump when analyse_bytes computes anything differently
+ANALYSIS_VERSION = 2  # bump when analyse_bytes computes anything differently
 
 
 def default_cache_path() -> Path:
@@ -30,24 +34,36 @@ class AnalysisCache:
         self.db = sqlite3.connect(path, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(
-            "CREATE TABLE IF NOT EXISTS analysis (path TEXT, size INTEGER, mtime_ns INTEGER,"
-            " version INTEGER, result TEXT, PRIMARY KEY (path, size, mtime_ns, version))"
-        )
-
-    def lookup(self, source: SourceFile) -> Analysed | None:
-        row = self.db.execute(
-            "SELECT result FROM analysis WHERE path=? AND size=? AND mtime_ns=? AND version=?",
-            (*_identity(source), ANALYSIS_VERSION),
-        ).fetchone()
-        return _decode(source, row[0]) if row else None
-
-    def store(self, analysed: Analysed) -> None:
-        result = json.dumps(
-            {"meta": asdict(analysed.meta), "analysis": asdict(analysed.analysis)}, default=str
+            "CREATE TABLE IF NOT EXISTS by_path (path TEXT, size INTEGER, mtime_ns INTEGER,"
+            " sidecars TEXT, version INTEGER, result TEXT,"
+            " PRIMARY KEY (path, size, mtime_ns, sidecars, version))"
         )
         self.db.execute(
-            "INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?)",
-            (*_identity(analysed.source), ANALYSIS_VERSION, result),
+            "CREATE TABLE IF NOT EXISTS by_content (sha256 TEXT, sidecars TEXT, version INTEGER,"
+            " result TEXT, PRIMARY KEY (sha256, sidecars, version))"
+        )
+        self.db.commit()  # workers open the file read-only and must find both tables
+
+    def lookup(self, source: SourceFile) -> Analysed | None:
+        """By path, size and mtime (and what the sidecars say): no read of the photo at all."""
+        sidecars = sidecar_digest(read_sidecars(source)[0])
+        row = self.db.execute(
+            "SELECT result FROM by_path WHERE path=? AND size=? AND mtime_ns=? AND sidecars=?"
+            " AND version=?",
+            (*_identity(source), sidecars, ANALYSIS_VERSION),
+        ).fetchone()
+        return _decode(source, row[0], sidecars) if row else None
+
+    def store(self, analysed: Analysed) -> None:
+        result = _encode(analysed)
+        sidecars = analysed.sidecar_digest
+        self.db.execute(
+            "INSERT OR REPLACE INTO by_path VALUES (?, ?, ?, ?, ?, ?)",
+            (*_identity(analysed.source), sidecars, ANALYSIS_VERSION, result),
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO by_content VALUES (?, ?, ?, ?)",
+            (analysed.analysis.sha256, sidecars, ANALYSIS_VERSION, result),
         )
 
     def close(self) -> None:
@@ -59,13 +75,54 @@ def _identity(source: SourceFile) -> tuple[str, int, int]:
     return str(source.path.resolve()), source.size, int(source.mtime * 1e9)
 
 
-def _decode(source: SourceFile, text: str) -> Analysed | None:
+def analyse_cached(source: SourceFile, cache_path: Path | None = None) -> Analysed | Problem:
+    """The analysis worker: read and hash the photo; decode it only if the cache does not know
+    its content (a renamed or moved copy of a photo analysed before is not decoded again)."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as err:
+        return Problem(source.display, f"cannot read: {err.strerror or err}")
+    sha256 = hashlib.sha256(data).hexdigest()
+    known = _by_content(cache_path, sha256, source) if cache_path else None
+    return known or analyse_read(source, data, sha256)
+
+
+def _by_content(cache_path: Path, sha256: str, source: SourceFile) -> Analysed | None:
+    sidecars, unreadable = read_sidecars(source)
+    if unreadable or not cache_path.exists():
+        return None  # analyse, so the problem is reported as it would be the first time
+    digest = sidecar_digest(sidecars)
+    row = (
+        _reader(str(cache_path))
+        .execute(
+            "SELECT result FROM by_content WHERE sha256=? AND sidecars=? AND version=?",
+            (sha256, digest, ANALYSIS_VERSION),
+        )
+        .fetchone()
+    )
+    return _decode(source, row[0], digest) if row else None
+
+
+@cache
+def _reader(path: str) -> sqlite3.Connection:
+    """One read-only connection per worker process."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+
+def _encode(analysed: Analysed) -> str:
+    return json.dumps(
+        {"meta": asdict(analysed.meta), "analysis": asdict(analysed.analysis)}, default=str
+    )
+
+
+def _decode(source: SourceFile, text: str, sidecars: str) -> Analysed | None:
     try:
         data = json.loads(text)
         meta = data["meta"]
         taken = meta["capture_time"]
         meta["capture_time"] = datetime.fromisoformat(taken) if taken else None
         meta["problems"] = tuple(meta["problems"])
-        return Analysed(source, Metadata(**meta), Analysis(**data["analysis"]))
+        analysis = Analysis(**data["analysis"])
+        return Analysed(source, Metadata(**meta), analysis, sidecars, decoded=False)
     except (ValueError, KeyError, TypeError):
         return None  # an entry from another layout: analyse again

@@ -12,10 +12,20 @@ import click
 
 from .bundle import FrontMatterError
 from .cache import default_cache_path
+from .cameras import describe, survey
+from .clock import ClockOffsetError, parse_offsets
 from .config import CONFIG_NAME, ConfigError, command_defaults, load_config, sync_plan
 from .dedup import DEFAULT_THRESHOLD
-from .header import HeaderNotFound
-from .pipeline import DEFAULT_TITLE, IngestError, IngestOptions, IngestReport, ingest
+from .header import FACTORS, HeaderNotFound, why_first
+from .pipeline import (
+    DEFAULT_TITLE,
+    HeaderChoice,
+    IngestError,
+    IngestOptions,
+    IngestReport,
+    choose_header,
+    ingest,
+)
 from .publish import plan_prune, prune, verify
 from .renditions import RenderSettings
 from .storage import StorageError, StoreOptions, open_store
@@ -77,6 +87,71 @@ def store_options(command):
     return command
 
 
+def analysis_options(command):
+    """Options that change what is analysed and how it is ordered: ingest, header, cameras."""
+    options = [
+        click.option(
+            "--clock-offset",
+            "clock_offsets",
+            multiple=True,
+            metavar="CAMERA=±SECONDS",
+            help="Shift a camera's times (CAMERA: make, model, serial or folder). Repeatable.",
+        ),
+        click.option(
+            "--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores)."
+        ),
+        click.option(
+            "--executor",
+            envvar="GALLERYPIPE_EXECUTOR",
+            help="dask://HOST:PORT: run per-photo work on a Dask cluster (workers read sources "
+            "by path).",
+        ),
+        click.option(
+            "--cache",
+            type=click.Path(path_type=Path, dir_okay=False),
+            envvar="GALLERYPIPE_CACHE",
+            help="Analysis cache file (default: ~/.cache/gallerypipe/analysis.sqlite).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Analyse every photo again."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def selection_options(command):
+    """Options that decide which photos a gallery holds: ingest and header."""
+    options = [
+        click.option(
+            "--header", type=click.Path(path_type=Path), help="Use this photo as the header."
+        ),
+        click.option(
+            "--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.IntRange(0, 64)
+        ),
+        click.option("--keep-all", is_flag=True, help="Skip deduplication."),
+        click.option(
+            "--include-rejected", is_flag=True, help="Keep photos rated -1 (never as header)."
+        ),
+        click.option(
+            "--min-rating", type=click.IntRange(0, 5), help="Keep only photos rated at least N."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return analysis_options(command)
+
+
+def _analysis_kwargs(kwargs: dict) -> dict:
+    """cache and clock offsets parsed from the raw option values (popped from kwargs)."""
+    cache = None if kwargs.pop("no_cache") else kwargs.pop("cache") or default_cache_path()
+    kwargs.pop("cache", None)
+    try:
+        offsets = parse_offsets(kwargs.pop("clock_offsets") or ())
+    except ClockOffsetError as err:
+        raise click.BadParameter(str(err), param_hint="--clock-offset") from err
+    return {"cache": cache, "clock_offsets": offsets}
+
+
 def _store_options(kwargs: dict) -> StoreOptions:
     return StoreOptions(
         endpoint_url=kwargs.pop("endpoint_url"),
@@ -109,36 +184,17 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--bundle", required=True, type=click.Path(path_type=Path), help="Hugo page bundle.")
 @store_options
-@click.option("--header", type=click.Path(path_type=Path), help="Use this photo as the header.")
-@click.option(
-    "--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.IntRange(0, 64)
-)
-@click.option("--keep-all", is_flag=True, help="Skip deduplication.")
-@click.option("--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores).")
-@click.option(
-    "--executor",
-    envvar="GALLERYPIPE_EXECUTOR",
-    help="dask://HOST:PORT: run per-photo work on a Dask cluster (workers read sources by path).",
-)
+@selection_options
 @click.option("--title-template", default=DEFAULT_TITLE, show_default=True)
 @click.option("--sizes", default="2048,1024,480", show_default=True, help="Long edges, px.")
 @click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100))
-@click.option(
-    "--cache",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="GALLERYPIPE_CACHE",
-    help="Analysis cache file (default: ~/.cache/gallerypipe/analysis.sqlite).",
-)
-@click.option("--no-cache", is_flag=True, help="Analyse every photo again.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def ingest_command(**kwargs) -> None:
     """Ingest camera folders SOURCES into a Hugo page bundle and publish renditions."""
     as_json = kwargs.pop("as_json")
-    cache = None if kwargs.pop("no_cache") else kwargs.pop("cache") or default_cache_path()
-    kwargs.pop("cache", None)
     options = IngestOptions(
-        cache=cache,
+        **_analysis_kwargs(kwargs),
         sources=tuple(kwargs.pop("sources")),
         store_options=_store_options(kwargs),
         render=RenderSettings(
@@ -154,6 +210,76 @@ def ingest_command(**kwargs) -> None:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         click.echo(summary(report))
+
+
+@main.command("header")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@selection_options
+@click.option("--explain", is_flag=True, help="Show the top five candidates and their scores.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def header_command(sources, explain: bool, as_json: bool, **kwargs) -> None:
+    """Show the photo ingest would take as the header (writes nothing)."""
+    analysis = _analysis_kwargs(kwargs)
+    options = IngestOptions(sources=tuple(sources), bundle=Path(), **analysis, **kwargs)
+    try:
+        choice = choose_header(options)
+    except (IngestError, HeaderNotFound) as err:
+        _fail(str(err), as_json)
+    if as_json:
+        click.echo(json.dumps(header_json(choice), ensure_ascii=False))
+    else:
+        click.echo(header_text(choice, explain))
+
+
+def header_json(choice: HeaderChoice, top: int = 5) -> dict:
+    return {
+        "header": choice.header.source.display,
+        "overridden": choice.overridden,
+        "why": "chosen with --header" if choice.overridden else why_first(choice.ranked),
+        "candidates": [
+            {
+                "path": s.photo.source.display,
+                "score": round(s.score, 4),
+                **{f: round(getattr(s, f), 4) for f in FACTORS},
+            }
+            for s in choice.ranked[:top]
+        ],
+    }
+
+
+def header_text(choice: HeaderChoice, explain: bool) -> str:
+    if not explain:
+        return choice.header.source.display
+    data = header_json(choice)
+    lines = [f"header: {data['header']}", f"why: {data['why']}", "top candidates:"]
+    lines.append("   score  sharp   expo  land   res stars  path")
+    for c in data["candidates"]:
+        lines.append(
+            f"  {c['score']:6.3f} {c['sharpness']:6.2f} {c['exposure']:6.2f} "
+            f"{c['landscape']:5.2f} {c['resolution']:5.2f} {c['rating']:5.2f}  {c['path']}"
+        )
+    return "\n".join(lines)
+
+
+@main.command("cameras")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@analysis_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def cameras_command(sources, jobs: int, as_json: bool, **kwargs) -> None:
+    """List every camera on the cards: serial, folders, photo count, first and last time."""
+    analysis = _analysis_kwargs(kwargs)
+    cameras, problems = survey(tuple(sources), jobs, analysis["cache"], analysis["clock_offsets"])
+    if as_json:
+        payload = {
+            "cameras": [c.to_json() for c in cameras],
+            "problems": [{"path": p.path, "reason": p.reason} for p in problems],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    for camera in cameras:
+        click.echo(describe(camera))
+    for problem in problems:
+        click.echo(f"problem: {problem.path}: {problem.reason}")
 
 
 @main.command("verify")
@@ -239,6 +365,9 @@ def summary(report: IngestReport) -> str:
             )
     if report.dry_run:
         lines += [f"  would upload {key}" for key in report.plan.upload]
+    if report.excluded:
+        lines.append(f"left out by rating ({len(report.excluded)}):")
+        lines += [f"  {e.photo.source.display}: {e.reason}" for e in report.excluded]
     if report.ignored:
         lines.append("ignored: " + ", ".join(f"{n} {why}" for why, n in report.ignored))
     if report.skipped:

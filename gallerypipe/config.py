@@ -7,6 +7,10 @@ path_style = true
 
 [ingest]                    # per command, option names with - or _
 threshold = 6
+clock_offset = ["NIKON D750=-3600"]
+
+[clock_offsets]             # the same for ingest, header and cameras: CAMERA = seconds
+"Canon EOS 5D Mark III" = 65
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from .sync import Event, SyncPlan
 
 CONFIG_NAME = "gallerypipe.toml"
 STORE_COMMANDS = ("ingest", "verify", "prune")
+ANALYSIS_COMMANDS = ("ingest", "header", "cameras")
 
 
 class ConfigError(ValueError):
@@ -48,11 +53,31 @@ def command_defaults(config: dict) -> dict[str, dict]:
         store["store"] = store.pop("url")
     defaults: dict[str, dict] = {}
     for name, table in config.items():
-        if isinstance(table, dict) and name != "store":
+        if isinstance(table, dict) and name not in ("store", "clock_offsets"):
             defaults[name] = {_option(k): v for k, v in table.items()}
     for name in STORE_COMMANDS:
         defaults[name] = {**store, **defaults.get(name, {})}
+    offsets = clock_offsets(config)
+    for name in ANALYSIS_COMMANDS:
+        table = defaults.setdefault(name, {})
+        table.pop("clock_offset", None)
+        if offsets:
+            table["clock_offsets"] = offsets
     return defaults
+
+
+def clock_offsets(config: dict) -> list[str]:
+    """[clock_offsets] CAMERA = seconds, then [ingest] clock_offset = ["CAMERA=±SECONDS"]."""
+    table = config.get("clock_offsets", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[clock_offsets] must be a table of CAMERA = seconds")
+    listed = config.get("ingest", {}).get("clock_offset", [])
+    if isinstance(listed, str):
+        listed = [listed]
+    for camera, seconds in table.items():
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ConfigError(f"[clock_offsets] {camera!r}: give seconds as a number")
+    return [f"{camera}={seconds:+}" for camera, seconds in table.items()] + [str(s) for s in listed]
 
 
 def _option(name: str) -> str:

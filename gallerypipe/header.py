@@ -1,4 +1,9 @@
-"""Pick the page's header image: sharp, well exposed, landscape, large."""
+"""Pick the page's header image: sharp, well exposed, landscape, large, rated highly.
+
+Every factor comes from the small decode analyse already made; nothing is decoded here. Only
+photos dedup kept are candidates (never a dropped duplicate or an unkept burst frame), and never
+a rejected one.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Photo
+
+FACTORS = ("sharpness", "exposure", "landscape", "resolution", "rating")
 
 
 class HeaderNotFound(ValueError):
@@ -22,17 +29,30 @@ class HeaderScore:
     exposure: float
     landscape: float
     resolution: float
+    rating: float = 1.0
 
 
 def score(photo: Photo) -> HeaderScore:
-    """Each factor in [0, 1] (resolution slightly above for very large frames); their product."""
+    """Each factor near [0, 1] (resolution and rating reward above 1); the score is their product.
+
+    sharpness: variance of the Laplacian at a fixed size, saturating; exposure: 1 less four times
+    the fractions of clipped highlights (≥245) and shadows (≤15); landscape: 1, portrait 0.4;
+    resolution: relative to 4 MP, up to 1.2, counted half; rating: 1 + 0.1 per star.
+    """
     a = photo.analysis
     sharpness = 1 - math.exp(-a.sharpness / 150)
     exposure = max(0.0, 1 - 4 * a.clipped_highlights - 4 * a.clipped_shadows)
     landscape = 1.0 if photo.landscape else 0.4
     resolution = min(1.2, math.sqrt(a.width * a.height / 4_000_000))
-    total = sharpness * exposure * landscape * (0.5 + 0.5 * resolution)
-    return HeaderScore(photo, total, sharpness, exposure, landscape, resolution)
+    rating = 1 + 0.1 * max(0, photo.meta.rating or 0)
+    total = sharpness * exposure * landscape * (0.5 + 0.5 * resolution) * rating
+    return HeaderScore(photo, total, sharpness, exposure, landscape, resolution, rating)
+
+
+def candidates(photos: Sequence[Photo]) -> list[Photo]:
+    """The photos a header may be picked from: not rejected (unless all are)."""
+    allowed = [p for p in photos if p.meta.rating != -1]
+    return allowed or list(photos)
 
 
 def rank(photos: Sequence[Photo]) -> list[HeaderScore]:
@@ -40,12 +60,36 @@ def rank(photos: Sequence[Photo]) -> list[HeaderScore]:
 
 
 def pick_header(photos: Sequence[Photo], override: Path | None = None) -> Photo:
-    """The best-scoring photo, or the one the user named (matched by path, then by file name)."""
+    """The best-scoring candidate, or the kept photo the user named (by path, then file name)."""
     if not photos:
         raise ValueError("no photos to pick a header from")
     if override is not None:
         return _find(photos, override)
-    return rank(photos)[0].photo
+    return rank(candidates(photos))[0].photo
+
+
+def why_first(ranked: Sequence[HeaderScore]) -> str:
+    """One sentence: the factor that puts the winner furthest ahead of the runner-up."""
+    if not ranked:
+        return "no candidates"
+    if len(ranked) == 1:
+        return "the only candidate"
+    first, second = ranked[0], ranked[1]
+    ratios = {f: _ratio(getattr(first, f), getattr(second, f)) for f in FACTORS}
+    best = max(ratios, key=lambda f: ratios[f])
+    lead = f"{first.score:.3f} against {second.score:.3f} for {second.photo.source.display}"
+    if ratios[best] <= 1.0:
+        return f"highest product of the factors ({lead}); no single factor is ahead"
+    return (
+        f"highest score ({lead}), mostly on {best}: "
+        f"{getattr(first, best):.2f} against {getattr(second, best):.2f}"
+    )
+
+
+def _ratio(a: float, b: float) -> float:
+    if b <= 0:
+        return math.inf if a > 0 else 1.0
+    return a / b
 
 
 def _find(photos: Sequence[Photo], override: Path) -> Photo:

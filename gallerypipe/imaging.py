@@ -6,6 +6,7 @@ import io
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from PIL import Image, ImageFile
 
@@ -27,8 +28,9 @@ class BadImage(Exception):
     """A file that cannot be decoded; the message is the one-line reason shown to the user."""
 
 
+@cache
 def register_formats() -> None:
-    """Make HEIC/HEIF openable where pillow-heif is installed."""
+    """Make HEIC/HEIF openable (pillow-heif); once per process, workers included."""
     try:
         from pillow_heif import register_heif_opener
     except ImportError:
@@ -39,6 +41,7 @@ def register_formats() -> None:
 @contextmanager
 def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Iterator[Image.Image]:
     """Open image bytes lazily; refuse bombs before any pixel is decoded."""
+    register_formats()
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own 89 MP default refuses real cameras
     try:

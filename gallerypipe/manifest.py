@@ -19,15 +19,20 @@ def build_manifest(
     header: GalleryItem,
     groups: Sequence[DuplicateGroup],
     problems: Sequence[Problem],
+    excluded: Sequence[tuple[str, str]] = (),
 ) -> dict:
-    """A plain, deterministic structure: the same inputs give the same bytes."""
+    """A plain, deterministic structure: the same inputs give the same bytes.
+
+    excluded: (source, reason) for photos left out by their rating.
+    """
     return {
         "schema": SCHEMA,
         "generator": f"gallerypipe {__version__}",
         "event": event,
         "header": header.photo.id,
         "photos": [_photo(item) for item in items],
-        "decisions": _decisions(items, groups),
+        "decisions": _decisions(items, groups)
+        + [{"action": "excluded", "source": src, "reason": why} for src, why in excluded],
         "skipped": [{"path": p.path, "reason": p.reason} for p in problems],
     }
 

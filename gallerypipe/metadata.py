@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import piexif
 
 from .model import Metadata
+from .xmp import BadXmp, XmpFields, parse_xmp
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 _EXIF_STARTS = (b"Exif", b"\xff\xd8", b"II*\x00", b"MM\x00*")
@@ -40,6 +42,31 @@ def read_metadata(exif: bytes | None) -> Metadata:
         has_exif=True,
         problems=tuple(problems),
     )
+
+
+def add_captions(
+    meta: Metadata,
+    packet: bytes | None,
+    iptc: str | None,
+    sidecars: Sequence[tuple[str, bytes]] = (),
+) -> Metadata:
+    """Title and rating from XMP (sidecars, strongest first, over the embedded packet) and IPTC.
+
+    Title order: XMP dc:title, XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription.
+    An unreadable packet adds a problem; whatever else could be read is kept.
+    """
+    problems = list(meta.problems)
+    fields = XmpFields()
+    sources = [(f"XMP sidecar {name}", data) for name, data in sidecars]
+    if packet:
+        sources.append(("embedded XMP", packet))
+    for label, data in sources:
+        try:
+            fields = fields.over(parse_xmp(data))
+        except BadXmp as err:
+            problems.append(f"unreadable {label}: {err}")
+    title = fields.title or fields.description or iptc or meta.description
+    return replace(meta, title=title, rating=fields.rating, problems=tuple(problems))
 
 
 def _text(value: object) -> str | None:

@@ -26,6 +26,7 @@ class SourceFile:
     size: int
     mtime: float
     companions: tuple[str, ...] = ()  # RAW files with the same stem
+    sidecars: tuple[str, ...] = ()  # .xmp files for it or its RAW, the strongest first
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Metadata:
     description: str | None
     has_exif: bool
     problems: tuple[str, ...] = ()
+    title: str | None = None  # XMP dc:title, dc:description, IPTC caption or EXIF description
+    rating: int | None = None  # xmp:Rating: -1 rejected, 0 unrated, 1 to 5 stars
 
 
 @dataclass(frozen=True)

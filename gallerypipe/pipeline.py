@@ -7,13 +7,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from . import bundle as bundle_stage
-from .analyse import Analysed, analyse_file
-from .cache import AnalysisCache, default_cache_path
+from .analyse import Analysed
+from .cache import AnalysisCache, analyse_cached, default_cache_path
+from .clock import ClockOffset, offset_for
 from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
-from .header import pick_header
+from .header import HeaderScore, candidates, pick_header, rank
 from .imaging import register_formats
 from .manifest import MANIFEST_KEY, build_manifest, known_renditions, to_bytes
 from .metadata import event_timezone, ordering_time
@@ -47,6 +49,28 @@ class IngestOptions:
     title_template: str = DEFAULT_TITLE
     cache: Path | None = field(default_factory=default_cache_path)  # None: analyse everything
     render: RenderSettings = field(default_factory=RenderSettings)
+    clock_offsets: tuple[ClockOffset, ...] = ()
+    include_rejected: bool = False  # keep photos rated -1 (never as the header)
+    min_rating: int | None = None  # keep only photos rated at least this
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A photo left out of the gallery on purpose (its rating), and why."""
+
+    photo: Photo
+    reason: str
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What scan, analyse, the rating filter and dedup decided, before anything is written."""
+
+    scanned: ScanResult
+    dedup: DedupResult
+    excluded: tuple[Excluded, ...]
+    problems: list[Problem]
+    decoded: int  # photos decoded for analysis (neither path nor content in the cache)
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,7 @@ class IngestReport:
     rendered: int  # photos decoded for renditions
     manifest_changed: bool
     dry_run: bool
+    excluded: tuple[Excluded, ...] = ()
 
     @property
     def uploaded(self) -> int:
@@ -81,6 +106,9 @@ class IngestReport:
             "found": self.found,
             "duplicates": self.duplicates.dropped,
             "skipped": [{"path": p.path, "reason": p.reason} for p in self.skipped],
+            "excluded": [
+                {"path": e.photo.source.display, "reason": e.reason} for e in self.excluded
+            ],
             "ignored": {why: count for why, count in self.ignored},
             "header": self.header,
             "bundle": self.bundle,
@@ -95,20 +123,60 @@ class IngestReport:
         }
 
 
-def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
+def select(options: IngestOptions, progress: Progress | None = None) -> Selection:
+    """Scan, analyse, leave out by rating, deduplicate: the photos a gallery would hold."""
     progress = progress or (lambda stage, done, total: None)
     register_formats()
     scanned = scan(options.sources)
     photos, problems, decoded = analyse_all(
-        scanned, options.jobs, progress, options.cache, options.executor
+        scanned, options.jobs, progress, options.cache, options.clock_offsets, options.executor
     )
+    photos, excluded = filter_ratings(photos, options.include_rejected, options.min_rating)
     if not photos:
-        raise IngestError(_nothing_found(options.sources, scanned, problems))
+        raise IngestError(_nothing_found(options.sources, scanned, problems, excluded))
     dedup = (
         DedupResult(tuple(photos), ())
         if options.keep_all
         else find_duplicates(photos, options.threshold)
     )
+    return Selection(scanned, dedup, excluded, problems, decoded)
+
+
+def filter_ratings(
+    photos: Sequence[Photo], include_rejected: bool = False, min_rating: int | None = None
+) -> tuple[list[Photo], tuple[Excluded, ...]]:
+    """Leave out rejected photos (xmp:Rating -1) and, with min_rating, those rated lower."""
+    kept, excluded = [], []
+    for photo in photos:
+        rating = photo.meta.rating
+        if rating == -1 and not include_rejected:
+            excluded.append(Excluded(photo, "rejected (xmp:Rating -1)"))
+        elif min_rating is not None and (rating or 0) < min_rating and rating != -1:
+            stars = "unrated" if not rating else f"rated {rating}"
+            excluded.append(Excluded(photo, f"{stars}, below --min-rating {min_rating}"))
+        else:
+            kept.append(photo)
+    return kept, tuple(excluded)
+
+
+@dataclass(frozen=True)
+class HeaderChoice:
+    header: Photo
+    ranked: tuple[HeaderScore, ...]  # every candidate, best first
+    overridden: bool  # --header named it
+
+
+def choose_header(options: IngestOptions, progress: Progress | None = None) -> HeaderChoice:
+    """What ingest would take as the header, and the ranking it comes from (writes nothing)."""
+    kept = select(options, progress).dedup.kept
+    header = pick_header(kept, options.header)
+    return HeaderChoice(header, tuple(rank(candidates(kept))), options.header is not None)
+
+
+def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
+    progress = progress or (lambda stage, done, total: None)
+    chosen = select(options, progress)
+    dedup, problems = chosen.dedup, chosen.problems  # render failures are added to problems
     header = pick_header(dedup.kept, options.header)
     page = bundle_stage.read_page(options.bundle / "index.md")
     event = str(page.data.get("title") or _humanize(options.bundle.name))
@@ -119,7 +187,7 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
     plan = plan_publish((r.key for rs in planned.values() for r in rs), existing)
     if options.dry_run:
-        return _report(options, scanned, dedup, problems, header, store, plan, decoded, 0, False)
+        return _report(options, chosen, header, store, plan, 0, False)
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
         renditions, rendered, failed = _render_and_upload(
             dedup.kept, planned, known, existing, store, Path(staging), options, progress
@@ -133,12 +201,11 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
         fetch = functools.partial(_fetch_largest, store, Path(staging))
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
         bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
-    manifest = to_bytes(build_manifest(event, items, header_item, dedup.groups, problems))
+    excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
+    manifest = to_bytes(build_manifest(event, items, header_item, dedup.groups, problems, excluded))
     changed = publish_manifest(store, manifest, previous)
     atomic_write(options.bundle / MANIFEST_KEY, manifest)  # for the site build to read
-    return _report(
-        options, scanned, dedup, problems, header, store, plan, decoded, rendered, changed
-    )
+    return _report(options, chosen, header, store, plan, rendered, changed)
 
 
 def analyse_all(
@@ -146,9 +213,13 @@ def analyse_all(
     jobs: int,
     progress: Progress,
     cache_path: Path | None = None,
+    offsets: Sequence[ClockOffset] = (),
     executor: str | None = None,
 ) -> tuple[list[Photo], list[Problem], int]:
-    """Analyse every photo not in the cache, in parallel; order by capture time, then name."""
+    """Analyse every photo not in the cache, in parallel; order by capture time, then name.
+
+    Returns the photos, the problems and how many photos were decoded.
+    """
     problems = list(scanned.problems)
     cache = AnalysisCache(cache_path) if cache_path else None
     analysed: list[Analysed] = []
@@ -159,13 +230,15 @@ def analyse_all(
             analysed.append(hit)
         else:
             todo.append(source)
-    cached, total = len(analysed), len(scanned.photos)
+    cached, total, decoded = len(analysed), len(scanned.photos), 0
+    work = functools.partial(analyse_cached, cache_path=cache_path)
     try:
-        for done, (_source, result) in enumerate(run_all(analyse_file, todo, jobs, executor), 1):
+        for done, (_source, result) in enumerate(run_all(work, todo, jobs, executor), 1):
             if isinstance(result, Problem):
                 problems.append(result)
             else:
                 analysed.append(result)
+                decoded += result.decoded
                 if cache:
                     cache.store(result)
             progress("analyse", cached + done, total)
@@ -173,14 +246,17 @@ def analyse_all(
         if cache:
             cache.close()
     problems += [Problem(a.source.display, p) for a in analysed for p in a.meta.problems]
-    return to_photos(analysed), problems, len(todo)
+    return to_photos(analysed, offsets), problems, decoded
 
 
-def to_photos(analysed: Sequence[Analysed]) -> list[Photo]:
+def to_photos(analysed: Sequence[Analysed], offsets: Sequence[ClockOffset] = ()) -> list[Photo]:
+    """Photos in capture order, each camera's clock offset applied (to EXIF times only)."""
     zone = event_timezone(a.meta.capture_time for a in analysed)
     photos = []
     for a in analysed:
         taken, from_file = ordering_time(a.meta.capture_time, a.source.mtime, zone)
+        if not from_file:
+            taken += timedelta(seconds=offset_for(a.source, a.meta, offsets))
         photos.append(Photo(a.source, a.meta, a.analysis, taken, from_file))
     photos.sort(key=lambda p: (p.taken, p.source.path.name.lower(), p.source.display))
     return photos
@@ -251,7 +327,7 @@ def _gallery_items(
 ) -> list[GalleryItem]:
     items = []
     for n, photo in enumerate(kept, 1):
-        title = photo.meta.description or make_title(template, event, n, photo)
+        title = photo.meta.title or photo.meta.description or make_title(template, event, n, photo)
         items.append(GalleryItem(n, photo, title, renditions[photo.id]))
     return items
 
@@ -272,38 +348,42 @@ def _humanize(name: str) -> str:
     return " ".join(word.capitalize() for word in name.replace("_", "-").split("-") if word)
 
 
-def _nothing_found(sources: Sequence[Path], scanned: ScanResult, problems: list[Problem]) -> str:
+def _nothing_found(
+    sources: Sequence[Path],
+    scanned: ScanResult,
+    problems: list[Problem],
+    excluded: Sequence[Excluded] = (),
+) -> str:
     where = ", ".join(str(s) for s in sources)
     detail = f"; {len(problems)} unusable" if problems else ""
+    detail += f"; {len(excluded)} left out by rating" if excluded else ""
     ignored = f"; ignored {scanned.ignored_summary()}" if scanned.ignored else ""
     return f"no usable photos found in {where}{detail}{ignored}"
 
 
 def _report(
     options: IngestOptions,
-    scanned: ScanResult,
-    dedup: DedupResult,
-    problems: list[Problem],
+    chosen: Selection,
     header: Photo,
     store: Storage,
     plan: PublishPlan,
-    decoded: int,
     rendered: int,
     changed: bool,
 ) -> IngestReport:
     return IngestReport(
-        found=len(scanned.photos),
-        photos=len(dedup.kept),
-        duplicates=dedup,
-        skipped=tuple(problems),
-        ignored=scanned.ignored,
+        found=len(chosen.scanned.photos),
+        photos=len(chosen.dedup.kept),
+        duplicates=chosen.dedup,
+        skipped=tuple(chosen.problems),
+        ignored=chosen.scanned.ignored,
         header=header.source.display,
         bundle=str(options.bundle),
         store=store.url,
         manifest=MANIFEST_KEY,
         plan=plan,
-        analysed=decoded,
+        analysed=chosen.decoded,
         rendered=rendered,
         manifest_changed=changed,
         dry_run=options.dry_run,
+        excluded=chosen.excluded,
     )

@@ -71,9 +71,11 @@ def scan(sources: Iterable[Path]) -> ScanResult:
             problems.append(Problem(str(root), "no such file or folder"))
             continue
         found = sorted(_walk(root))
-        raws = _raw_by_stem(found)
+        beside = _siblings(root) if root.is_file() else found  # a RAW or sidecar next to a file
+        raws = _raw_by_stem(beside)
+        xmps = {(p.parent, p.name.lower()): p.name for p in beside if p.suffix.lower() == ".xmp"}
         for path in found:
-            outcome = _classify(path, root, raws)
+            outcome = _classify(path, root, raws, xmps)
             if isinstance(outcome, SourceFile):
                 photos.append(outcome)
             elif isinstance(outcome, Problem):
@@ -93,12 +95,27 @@ def _walk(root: Path) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
+def _siblings(path: Path) -> list[Path]:
+    try:
+        return sorted(p for p in path.parent.iterdir() if p.is_file())
+    except OSError:
+        return [path]
+
+
 def _raw_by_stem(paths: list[Path]) -> dict[tuple[Path, str], list[str]]:
     raws: dict[tuple[Path, str], list[str]] = {}
     for path in paths:
         if path.suffix.lower() in RAW_EXTENSIONS:
             raws.setdefault((path.parent, path.stem.lower()), []).append(path.name)
     return raws
+
+
+def _sidecars(path: Path, raws: list[str], xmps: dict[tuple[Path, str], str]) -> tuple[str, ...]:
+    """IMG_0001.JPG.xmp, then IMG_0001.CR2.xmp (the RAW's, as darktable names it), then
+    IMG_0001.xmp (as Lightroom and Capture One name it): the first that sets a field wins."""
+    wanted = [f"{path.name}.xmp", *(f"{raw}.xmp" for raw in raws), f"{path.stem}.xmp"]
+    found = (xmps.get((path.parent, name.lower())) for name in wanted)
+    return tuple(dict.fromkeys(name for name in found if name))
 
 
 def _names(path: Path, root: Path) -> tuple[str, str]:
@@ -110,7 +127,10 @@ def _names(path: Path, root: Path) -> tuple[str, str]:
 
 
 def _classify(
-    path: Path, root: Path, raws: dict[tuple[Path, str], list[str]]
+    path: Path,
+    root: Path,
+    raws: dict[tuple[Path, str], list[str]],
+    xmps: dict[tuple[Path, str], str],
 ) -> SourceFile | Problem | str:
     """A SourceFile, a Problem, or the reason the file was ignored."""
     name, suffix = path.name, path.suffix.lower()
@@ -135,7 +155,10 @@ def _classify(
     if kind is None:
         return _not_a_photo(display, stat.st_size, suffix)
     companions = tuple(sorted(raws.get((path.parent, path.stem.lower()), [])))
-    return SourceFile(path, display, relative, kind, stat.st_size, stat.st_mtime, companions)
+    sidecars = _sidecars(path, list(companions), xmps)
+    return SourceFile(
+        path, display, relative, kind, stat.st_size, stat.st_mtime, companions, sidecars
+    )
 
 
 PHOTO_EXTENSIONS = frozenset([".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif"])

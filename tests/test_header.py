@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from photos import CANON, photo_of, photos_of, real_photo, write_jpeg
+from photos import CANON, add_xmp, photo_of, photos_of, real_photo, write_jpeg, xmp_packet
 from PIL import ImageEnhance, ImageFilter
 
 from gallerypipe.header import HeaderNotFound, pick_header, rank, score
+from gallerypipe.pipeline import IngestOptions, choose_header
 
 
 @pytest.fixture(scope="module", params=["fig", "life"])
@@ -102,3 +106,67 @@ def test_override_path_is_not_confused_with_another_cards_file_of_the_same_name(
     kept = [photo_of(card_a)]  # card-b's IMG_0001.JPG is not among the kept photos
     with pytest.raises(HeaderNotFound, match="card-b"):
         pick_header(kept, override=card_b)
+
+
+def test_rating_breaks_a_tie_and_rejected_is_never_picked(tmp_path):
+    scene = real_photo("fig", 800)
+    plain = write_jpeg(tmp_path / "a.jpg", scene, **CANON, taken="2018:06:14 09:00:00")
+    starred = add_xmp(
+        write_jpeg(tmp_path / "b.jpg", scene, **CANON, taken="2018:06:14 09:01:00"),
+        xmp_packet(rating=5),
+    )
+    photos = {p.source.path: p for p in photos_of(plain, starred)}
+    assert score(photos[starred]).rating > score(photos[plain]).rating
+    assert pick_header(list(photos.values())) is photos[starred]
+    # Same pixels, earlier (so first on a tie), but rejected: never the header.
+    rejected = add_xmp(
+        write_jpeg(tmp_path / "c.jpg", scene, **CANON, taken="2018:06:14 08:59:00"),
+        xmp_packet(rating=-1),
+    )
+    both = photos_of(rejected, plain)
+    assert rank(both)[0].photo.source.path == rejected  # it would win on the scores alone
+    assert pick_header(both).source.path == plain
+
+
+def test_a_burst_frame_that_was_not_kept_is_never_the_header(tmp_path):
+    """The keeper (more pixels) is worse exposed than the dropped frame of the same burst."""
+    scene = real_photo("life", 1200)
+    kept = write_jpeg(
+        tmp_path / "IMG_0001.JPG",
+        ImageEnhance.Brightness(scene).enhance(1.6),
+        **CANON,
+        taken="2018:06:14 09:00:00",
+        subsec="10",
+    )
+    dropped = write_jpeg(
+        tmp_path / "IMG_0002.JPG",
+        scene.resize((900, 600)),
+        **CANON,
+        taken="2018:06:14 09:00:00",
+        subsec="60",
+    )
+    options = IngestOptions(sources=(tmp_path,), bundle=Path(), cache=None, jobs=1)
+    choice = choose_header(options)
+    scores = {s.photo.source.path: s.score for s in rank(photos_of(kept, dropped))}
+    assert scores[dropped] > scores[kept]  # on scores alone the dropped frame would win
+    assert choice.header.source.path == kept
+    assert [s.photo.source.path for s in choice.ranked] == [kept]
+
+
+def test_header_explain_shows_five_and_why(candidates, tmp_path):
+    folder = candidates["sharp"].source.path.parent
+    args = [sys.executable, "-m", "gallerypipe", "header", folder, "--no-cache", "--keep-all"]
+    text = subprocess.run([*map(str, args), "--explain"], capture_output=True, text=True)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"header: {candidates['sharp'].source.path}"
+    assert lines[1].startswith("why: highest score")
+    assert len(lines) == 3 + 1 + 5  # header, why, title, column names, five candidates
+    data = json.loads(subprocess.run([*map(str, args), "--json"], capture_output=True).stdout)
+    assert [c["score"] for c in data["candidates"]] == sorted(
+        (c["score"] for c in data["candidates"]), reverse=True
+    )
+    assert set(data["candidates"][0]) >= {"sharpness", "exposure", "landscape", "rating"}
+    outsider = write_jpeg(tmp_path / "IMG_7777.JPG", real_photo("sunset", 300), **CANON)
+    wrong = subprocess.run([*map(str, args), "--header", str(outsider)], capture_output=True)
+    assert wrong.returncode == 1 and str(outsider).encode() in wrong.stderr
