@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from gallerypipe.pipeline import IngestOptions, ingest
 from gallerypipe.sync import EXIT_LOCKED, hold_lock
@@ -69,14 +70,15 @@ def test_sync_publishes_every_event_then_does_nothing(library: Path) -> None:
 
 def test_a_new_photo_is_the_only_one_decoded(library: Path) -> None:
     run_sync(library)
-    phone = library / "cards/phone"
-    new = phone / "IMG_20180614_110000.jpg"
-    new.write_bytes(
-        (library / "cards/card-a/DCIM/100CANON/IMG_5105.JPG").read_bytes()[:-2] + b"\xff\xd9"
-    )
+    source = library / "cards/card-a/DCIM/100CANON/IMG_5105.JPG"
+    with Image.open(source) as img:  # a new photo: other pixels, the same camera's EXIF
+        img.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+            library / "cards/phone/IMG_20180614_110000.jpg", quality=80, exif=img.info["exif"]
+        )
     events = by_event(run_sync(library))
     assert events["spark-2018"]["decoded"] == 0
-    assert events["phone"]["analysed"] == 1
+    assert (events["phone"]["analysed"], events["phone"]["rendered"]) == (1, 1)
+    assert events["phone"]["uploaded"] == 3 and events["phone"]["photos"] == 4
 
 
 def test_a_failed_event_is_listed_and_the_others_run(library: Path) -> None:
