@@ -6,6 +6,7 @@ analysis carries the file's sha256, so identity stays content-based downstream.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -13,10 +14,10 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from .analyse import Analysed
-from .model import Analysis, Metadata, SourceFile
+from .analyse import HASH_METHOD, Analysed
+from .model import Analysis, HashMethod, Metadata, SourceFile
 
-ANALYSIS_VERSION = 1  # bump when analyse_bytes computes anything differently
+ANALYSIS_VERSION = 2  # bump when analyse_bytes computes anything differently
 
 
 def default_cache_path() -> Path:
@@ -42,9 +43,9 @@ class AnalysisCache:
         return _decode(source, row[0]) if row else None
 
     def store(self, analysed: Analysed) -> None:
-        result = json.dumps(
-            {"meta": asdict(analysed.meta), "analysis": asdict(analysed.analysis)}, default=str
-        )
+        analysis = asdict(analysed.analysis)
+        analysis["thumb"] = base64.b64encode(analysed.analysis.thumb).decode()
+        result = json.dumps({"meta": asdict(analysed.meta), "analysis": analysis}, default=str)
         self.db.execute(
             "INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?)",
             (*_identity(analysed.source), ANALYSIS_VERSION, result),
@@ -66,6 +67,14 @@ def _decode(source: SourceFile, text: str) -> Analysed | None:
         taken = meta["capture_time"]
         meta["capture_time"] = datetime.fromisoformat(taken) if taken else None
         meta["problems"] = tuple(meta["problems"])
-        return Analysed(source, Metadata(**meta), Analysis(**data["analysis"]))
+        analysis = data["analysis"]
+        analysis["thumb"] = base64.b64decode(analysis["thumb"])
+        analysis["rotated_phashes"] = tuple(analysis["rotated_phashes"])
+        method = analysis["hash_method"]
+        method["algorithms"] = tuple(method["algorithms"])
+        analysis["hash_method"] = HashMethod(**method)
+        if analysis["hash_method"] != HASH_METHOD:
+            return None  # hashed by another library version: not comparable, analyse again
+        return Analysed(source, Metadata(**meta), Analysis(**analysis))
     except (ValueError, KeyError, TypeError):
         return None  # an entry from another layout: analyse again
