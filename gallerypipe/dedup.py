@@ -229,6 +229,8 @@ def local_change(
     side, resampled and compared with the other, and the best alignment counts. turns[k] turns
     the left thumbnail by 90°·turns[k] counter-clockwise first.
     """
+    if not len(left):
+        return np.zeros(0, dtype=np.float32)
     a = thumbs[left]
     if turns is not None:
         a = _turn(a, turns)

@@ -69,7 +69,10 @@ def _search(queries: np.ndarray, database: np.ndarray, threshold: int, self_join
                 for earlier in range(chunk):
                     differ = np.bitwise_count(_chunk(queries[left] ^ database[right], earlier))
                     first &= differ > radii[earlier]
-                found.append((left[first], right[first], distance[first]))
+                left, right = left[first], right[first]
+                if self_join:  # probed from the lower chunk value, not the lower row
+                    left, right = np.minimum(left, right), np.maximum(left, right)
+                found.append((left, right, distance[first]))
     return _concat(found)
 
 

@@ -58,7 +58,9 @@ def review(
     register_formats()
     scanned = scan(sources)
     photos, problems, _ = analyse_all(scanned, jobs, progress or (lambda *_: None), None)
-    return Review(find_duplicates(photos, threshold), tuple(problems))
+    used = {p.source.display for p in photos}  # a photo with unreadable EXIF is still used
+    skipped = tuple(p for p in problems if p.path not in used)
+    return Review(find_duplicates(photos, threshold), skipped)
 
 
 def _members(group: DuplicateGroup) -> list[Photo]:
