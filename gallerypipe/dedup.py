@@ -38,6 +38,7 @@ LOCAL_CHANGE = 0.5
 _WINDOW = 5  # thumbnail pixels on a side of the region compared
 _CROPS = (0.02, 0.04)  # crops tried when aligning two thumbnails
 _BATCH = 64  # pairs aligned at once (49 crops each way)
+_REASONS = ("exact", "near", "burst", "rotated")
 
 
 @dataclass(frozen=True)
@@ -327,14 +328,15 @@ def why_kept(keep: Photo, others: Sequence[Photo]) -> str:
 def _group(
     photos: Sequence[Photo], keep: int, indices: list[int], links: list[Link]
 ) -> DuplicateGroup:
-    """Each member is reported by its link to the keeper, else by its closest link in the group."""
+    """Each member is reported by its link to the keeper, else by its closest link in the group
+    (the plainest reason first: a copy of the original and of its turned copy is "near")."""
     inside = set(indices)
-    best: dict[int, tuple[tuple[bool, int], Link]] = {}
+    best: dict[int, tuple[tuple[bool, int, int], Link]] = {}
     for link in links:
         if link.left not in inside or link.right not in inside:
             continue
         for member, other in ((link.left, link.right), (link.right, link.left)):
-            rank = (other != keep, link.distance)
+            rank = (other != keep, link.distance, _REASONS.index(link.reason))
             if member not in best or rank < best[member][0]:
                 best[member] = (rank, link)
     duplicates = tuple(

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
 from .imaging import BadImage, apply_orientation, decode, open_image, register_formats
-from .model import DuplicateGroup, Photo, Problem
+from .model import Duplicate, DuplicateGroup, Photo, Problem
 from .pipeline import Progress, analyse_all
 from .scan import scan
 
@@ -81,14 +81,23 @@ def write_contact_sheet(result: Review, path: Path) -> None:
 
 
 def _group_html(number: int, group: DuplicateGroup) -> str:
-    burst = all(d.reason == "burst" for d in group.duplicates)
-    cells = [_cell(group.keep, "keep", f"kept: {group.why_kept}")]
-    cells += [
-        _cell(d.photo, d.reason, f"{d.reason}, distance {d.distance}") for d in group.duplicates
-    ]
-    kind = "strip" if burst else "grid"
-    title = f"Group {number}" + (" (burst)" if burst else "")
-    return f'<section><h2>{title}</h2><div class="{kind}">{"".join(cells)}</div></section>'
+    """The keeper and its burst frames as one strip in capture order, then the other copies."""
+    burst = [d for d in group.duplicates if d.reason == "burst"]
+    others = [d for d in group.duplicates if d.reason != "burst"]
+    keep = _cell(group.keep, "keep", f"kept: {group.why_kept}")
+    html_parts = []
+    if burst:
+        frames = sorted([(group.keep.taken, keep)] + [(d.photo.taken, _dup_cell(d)) for d in burst])
+        html_parts.append(f'<div class="strip">{"".join(cell for _, cell in frames)}</div>')
+    cells = ([] if burst else [keep]) + [_dup_cell(d) for d in others]
+    if cells:
+        html_parts.append(f'<div class="grid">{"".join(cells)}</div>')
+    title = f"Group {number}" + (f" (burst of {len(burst) + 1})" if burst else "")
+    return f"<section><h2>{title}</h2>{''.join(html_parts)}</section>"
+
+
+def _dup_cell(dup: Duplicate) -> str:
+    return _cell(dup.photo, dup.reason, f"{dup.reason}, distance {dup.distance}")
 
 
 def _cell(photo: Photo, css: str, caption: str) -> str:
@@ -120,7 +129,7 @@ _PAGE = """<!doctype html>
 body {{ font: 14px system-ui, sans-serif; margin: 1.5em; }}
 section {{ border-top: 1px solid #ccc; padding: .5em 0; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 12px; }}
-.strip {{ display: flex; gap: 4px; overflow-x: auto; }}
+.strip {{ display: flex; gap: 4px; overflow-x: auto; margin-bottom: 12px; }}
 figure {{ margin: 0; width: 240px; }}
 figure img {{ max-width: 240px; max-height: 240px; display: block; }}
 figure.keep img {{ outline: 4px solid #2a2; }}
