@@ -26,8 +26,7 @@ from .hashsearch import close_pairs, close_pairs_between
 from .model import Duplicate, DuplicateGroup, Photo
 
 DEFAULT_THRESHOLD = 8  # phash Hamming distance (of 64 bits) for a near-duplicate
-BURST_SECONDS = 2.0  # how far apart frames of one burst are at most (documentation of the rule)
-MOMENT_SECONDS = 5.0  # same camera further apart than this, and a region changed: two moments
+MOMENT_SECONDS = 5.0  # one camera: closer frames are a burst; further apart and changed, moments
 CONFIRM_ABOVE = 0.5  # phash distances above this fraction of the threshold need dhash to agree
 DHASH_CONFIRM = 12  # dhash Hamming distance that confirms a borderline pair
 # Local change scores (see local_change), calibrated on bench/make_corpus.py's corpora: a region
