@@ -11,13 +11,16 @@ from PIL import Image
 
 from .imaging import BadImage, apply_orientation, decode, exif_bytes, open_image, oriented_size
 from .metadata import add_captions, read_metadata
-from .model import Analysis, Metadata, Problem, SourceFile
+from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 from .xmp import embedded_xmp, iptc_caption
 
 # One ⅛-scale decode (or larger, to keep QUALITY_EDGE pixels on the long edge) serves the hashes
 # and the quality figures; sharpness is measured at QUALITY_EDGE so figures compare across cameras.
 QUALITY_EDGE = 512
 HIGHLIGHT, SHADOW = 245, 15  # digiKam's image quality sorter's clipping levels
+THUMB = 32  # imagehash's phash works on a 32×32 gray image: it doubles as the thumbnail
+HASH_METHOD = HashMethod(f"imagehash {imagehash.__version__}", ("phash", "dhash"), 64, THUMB)
+_TURNS = (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270)
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,17 @@ def analyse_bytes(
         full = oriented_size(img.size, meta.orientation)
         gray = decode(img, "L", _hash_size(img.size))
     gray = apply_orientation(gray, meta.orientation)
+    # phash resizes to 32×32 first; doing it here once lets the turned copies cost nothing.
+    thumb = gray.resize((THUMB, THUMB), Image.Resampling.LANCZOS)
     analysis = Analysis(
         sha256=sha256,
         width=full[0],
         height=full[1],
-        phash=_hash_int(imagehash.phash(gray)),
+        phash=_hash_int(imagehash.phash(thumb)),
         dhash=_hash_int(imagehash.dhash(gray)),
+        rotated_phashes=tuple(_hash_int(imagehash.phash(thumb.transpose(t))) for t in _TURNS),
+        thumb=thumb.tobytes(),
+        hash_method=HASH_METHOD,
         **quality_figures(gray),
     )
     return Analysed(source, meta, analysis)

@@ -8,6 +8,7 @@ the XMP sidecars' bytes, so editing a title in Lightroom is seen on the next run
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -17,10 +18,10 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from .analyse import Analysed, analyse_read, read_sidecars, sidecar_digest
-from .model import Analysis, Metadata, Problem, SourceFile
+from .analyse import HASH_METHOD, Analysed, analyse_read, read_sidecars, sidecar_digest
+from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 
-ANALYSIS_VERSION = 2  # bump when analyse_bytes computes anything differently
+ANALYSIS_VERSION = 3  # bump when analyse_bytes computes anything differently
 
 
 def default_cache_path() -> Path:
@@ -110,9 +111,9 @@ def _reader(path: str) -> sqlite3.Connection:
 
 
 def _encode(analysed: Analysed) -> str:
-    return json.dumps(
-        {"meta": asdict(analysed.meta), "analysis": asdict(analysed.analysis)}, default=str
-    )
+    analysis = asdict(analysed.analysis)
+    analysis["thumb"] = base64.b64encode(analysed.analysis.thumb).decode()
+    return json.dumps({"meta": asdict(analysed.meta), "analysis": analysis}, default=str)
 
 
 def _decode(source: SourceFile, text: str, sidecars: str) -> Analysed | None:
@@ -122,7 +123,14 @@ def _decode(source: SourceFile, text: str, sidecars: str) -> Analysed | None:
         taken = meta["capture_time"]
         meta["capture_time"] = datetime.fromisoformat(taken) if taken else None
         meta["problems"] = tuple(meta["problems"])
-        analysis = Analysis(**data["analysis"])
-        return Analysed(source, Metadata(**meta), analysis, sidecars, decoded=False)
+        analysis = data["analysis"]
+        analysis["thumb"] = base64.b64decode(analysis["thumb"])
+        analysis["rotated_phashes"] = tuple(analysis["rotated_phashes"])
+        method = analysis["hash_method"]
+        method["algorithms"] = tuple(method["algorithms"])
+        analysis["hash_method"] = HashMethod(**method)
+        if analysis["hash_method"] != HASH_METHOD:
+            return None  # hashed by another library version: not comparable, analyse again
+        return Analysed(source, Metadata(**meta), Analysis(**analysis), sidecars, decoded=False)
     except (ValueError, KeyError, TypeError):
         return None  # an entry from another layout: analyse again

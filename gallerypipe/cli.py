@@ -28,6 +28,7 @@ from .pipeline import (
 )
 from .publish import plan_prune, prune, verify
 from .renditions import RenderSettings
+from .review import Review, review, write_contact_sheet
 from .storage import StorageError, StoreOptions, open_store
 from .sync import EXIT_LOCKED, LockHeld, sync
 
@@ -282,6 +283,35 @@ def cameras_command(sources, jobs: int, as_json: bool, **kwargs) -> None:
         click.echo(f"problem: {problem.path}: {problem.reason}")
 
 
+@main.command("dedup")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.IntRange(0, 64)
+)
+@click.option("--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores).")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write a contact sheet of the groups to this file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def dedup_command(
+    sources: tuple[Path, ...], threshold: int, jobs: int, html_path: Path | None, as_json: bool
+) -> None:
+    """Find duplicates among the photos in SOURCES and report them; write nothing else."""
+    result = review(sources, threshold, jobs, Progress(enabled=not as_json))
+    if not result.dedup.kept:
+        where = ", ".join(str(s) for s in sources)
+        _fail(f"no usable photos found in {where} ({len(result.skipped)} unusable)", as_json)
+    if html_path:
+        write_contact_sheet(result, html_path)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        click.echo(dedup_summary(result))
+
+
 @main.command("verify")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
@@ -344,6 +374,23 @@ def _fail(message: str, as_json: bool, code: int = USER_MUST_ACT) -> NoReturn:
         click.echo(json.dumps({"error": message}, ensure_ascii=False))
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def dedup_summary(result: Review) -> str:
+    groups = result.dedup.groups
+    photos = len(result.dedup.kept) + result.dedup.dropped
+    lines = [
+        f"{photos} photos: {len(groups)} groups of duplicates, {result.dedup.dropped} to drop; "
+        f"{len(result.skipped)} skipped"
+    ]
+    for group in groups:
+        lines.append(f"keep {group.keep.source.display} ({group.why_kept})")
+        lines += [
+            f"  {d.reason} (distance {d.distance}): {d.photo.source.display}"
+            for d in group.duplicates
+        ]
+    lines += [f"skipped {p.path}: {p.reason}" for p in result.skipped]
+    return "\n".join(lines)
 
 
 def summary(report: IngestReport) -> str:

@@ -87,6 +87,7 @@ def _decisions(items: Sequence[GalleryItem], groups: Sequence[DuplicateGroup]) -
                     "distance": dup.distance,
                     "duplicate_of": group.keep.id,
                     "kept_source": group.keep.source.relative,
+                    "kept_because": group.why_kept,
                 }
             )
     for item in items:

@@ -46,14 +46,33 @@ class Metadata:
 
 
 @dataclass(frozen=True)
+class HashMethod:
+    """How the hashes were made: hashes made differently must never be compared."""
+
+    library: str  # e.g. "imagehash 4.3.2"
+    algorithms: tuple[str, ...]  # e.g. ("phash", "dhash")
+    bits: int  # bits per hash
+    thumb: int  # edge of the square grayscale thumbnail kept for local comparison
+
+
+@dataclass(frozen=True)
 class Analysis:
-    """Measurements from one small decode: hashes for dedup, quality figures for the header."""
+    """Measurements from one small decode: hashes for dedup, quality figures for the header.
+
+    All hashes are of the orientation-normalised image; rotated_phashes are those of the image
+    turned 90°, 180° and 270° counter-clockwise, so a copy whose pixels were turned is found.
+    thumb is a square grayscale thumbnail (hash_method.thumb² bytes, row by row) for comparing
+    two photos region by region without decoding them again.
+    """
 
     sha256: str
     width: int  # full size, after orientation
     height: int
     phash: int
     dhash: int
+    rotated_phashes: tuple[int, int, int]
+    thumb: bytes
+    hash_method: HashMethod
     sharpness: float
     clipped_highlights: float
     clipped_shadows: float
@@ -81,14 +100,15 @@ class Photo:
 @dataclass(frozen=True)
 class Duplicate:
     photo: Photo
-    reason: str  # "exact" or "near"
-    distance: int
+    reason: str  # "exact", "near", "rotated" or "burst"
+    distance: int  # phash Hamming distance to the photo it was linked to (0 for exact)
 
 
 @dataclass(frozen=True)
 class DuplicateGroup:
     keep: Photo
     duplicates: tuple[Duplicate, ...]
+    why_kept: str = ""  # which keeper rule decided, e.g. "camera original (others have no EXIF)"
 
 
 @dataclass(frozen=True)

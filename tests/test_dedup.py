@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from itertools import combinations
+from dataclasses import replace
 
-import numpy as np
 import pytest
 from photos import CANON, NIKON, hamming, photos_of, real_photo, write_jpeg
 from PIL import Image
 
-from gallerypipe import dedup
-from gallerypipe.dedup import DEFAULT_THRESHOLD, close_pairs, find_duplicates
+from gallerypipe.dedup import DEFAULT_THRESHOLD, find_duplicates
 
 
 def names(photos):
@@ -126,14 +124,25 @@ def test_burst_a_second_apart_keeps_one(tmp_path, stream):
     assert group.keep in result.kept
 
 
-def test_two_cameras_framing_one_scene_are_near_copies_not_a_burst(tmp_path, stream):
-    """Time apart only separates frames of one body; two bodies' close frames are near copies."""
-    base, changed = stream
+def test_one_frame_under_two_camera_names_is_a_near_copy_not_a_burst(tmp_path, stream):
+    """Time apart only separates frames of one body; the same frame from two is one photo."""
+    base, _ = stream
     canon = write_jpeg(tmp_path / "IMG_0001.JPG", base, **CANON, taken="2018:06:14 09:00:00")
-    nikon = write_jpeg(tmp_path / "DSC_0001.JPG", changed, **NIKON, taken="2018:06:14 09:01:00")
+    nikon = write_jpeg(
+        tmp_path / "DSC_0001.JPG", base, **NIKON, taken="2018:06:14 09:01:00", quality=75
+    )
     _, dups = only_group(find_duplicates(photos_of(canon, nikon)))
     (dup,) = dups.values()
     assert dup.reason == "near"
+
+
+def test_two_cameras_framing_one_scene_with_a_region_changed_are_two_photos(tmp_path, stream):
+    base, changed = stream
+    canon = write_jpeg(tmp_path / "IMG_0001.JPG", base, **CANON, taken="2018:06:14 09:00:00")
+    nikon = write_jpeg(tmp_path / "DSC_0001.JPG", changed, **NIKON, taken="2018:06:14 09:01:00")
+    photos = photos_of(canon, nikon)
+    assert hamming(photos[0].analysis.phash, photos[1].analysis.phash) <= DEFAULT_THRESHOLD
+    assert find_duplicates(photos).groups == ()
 
 
 def test_different_photos_are_all_kept(tmp_path):
@@ -166,55 +175,106 @@ def test_an_export_does_not_merge_two_moments(tmp_path, stream):
     assert names(result.kept) == ["IMG_0001.JPG", "IMG_0002.JPG"]
 
 
-# close_pairs against a plain Python reference
-
-
-def reference_pairs(hashes, threshold):
-    return sorted(
-        (i, j, (a ^ b).bit_count())
-        for (i, a), (j, b) in combinations(enumerate(hashes), 2)
-        if (a ^ b).bit_count() <= threshold
+def test_same_camera_minutes_apart_without_a_change_is_one_photo(tmp_path, stream):
+    """A tripod shot repeated on an unchanged scene: nothing tells the two apart."""
+    base, _ = stream
+    first = write_jpeg(tmp_path / "IMG_0001.JPG", base, **CANON, taken="2018:06:14 09:00:00")
+    again = write_jpeg(
+        tmp_path / "IMG_0002.JPG", base, **CANON, taken="2018:06:14 09:02:00", quality=80
     )
+    group, dups = only_group(find_duplicates(photos_of(first, again)))
+    assert [d.reason for d in dups.values()] == ["near"]
+    assert {group.keep.source.path, *(d.photo.source.path for d in dups.values())} == {first, again}
 
 
-def clustered_hashes(rng, clusters: int, per_cluster: int) -> list[int]:
-    """64-bit hashes in clusters (a few bits flipped around a centre), plus exact repeats.
-
-    Uniformly random hashes are almost never within 10 bits of each other, which would leave
-    the comparison with nothing to compare.
-    """
-    hashes = []
-    for centre in rng.integers(0, 2**64, size=clusters, dtype=np.uint64):
-        for _ in range(per_cluster):
-            flips = rng.choice(64, size=int(rng.integers(0, 12)), replace=False)
-            value = int(centre)
-            for bit in flips:
-                value ^= 1 << int(bit)
-            hashes.append(value)
-    hashes += hashes[:: per_cluster + 1]  # exact repeats, far apart in the list
-    order = rng.permutation(len(hashes))
-    return [hashes[k] for k in order]
+@pytest.mark.parametrize(
+    "turn",
+    [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270],
+)
+def test_a_copy_with_its_pixels_turned_is_a_rotated_duplicate(tmp_path, turn):
+    scene = real_photo("picos", 900)
+    original = write_jpeg(tmp_path / "IMG_5102.JPG", scene, **CANON, taken="2018:06:14 09:00:00")
+    turned = write_jpeg(tmp_path / "IMG_5102-turned.jpg", scene.transpose(turn), quality=80)
+    other = write_jpeg(tmp_path / "IMG_5104.JPG", real_photo("life", 900), **CANON)
+    result = find_duplicates(photos_of(original, turned, other))
+    group, dups = only_group(result)
+    assert group.keep.source.path == original
+    assert dups["IMG_5102-turned.jpg"].reason == "rotated"
+    assert dups["IMG_5102-turned.jpg"].distance <= DEFAULT_THRESHOLD
 
 
-@pytest.mark.parametrize("threshold", [0, 5, 10])
-def test_close_pairs_matches_brute_force(threshold):
-    rng = np.random.default_rng(20180614)
-    hashes = clustered_hashes(rng, clusters=40, per_cluster=8)
-    hashes.append((1 << 64) - 1)  # the top bit set: must survive the uint64 conversion
-    hashes.append((1 << 64) - 1 ^ 0b111)
-    expected = reference_pairs(hashes, threshold)
-    assert len(expected) > 3  # the case is not trivially empty
-    assert sorted(close_pairs(hashes, threshold)) == expected
+def test_a_copy_stored_turned_with_an_orientation_tag_is_a_near_copy(tmp_path):
+    """Hashes are of the upright image, so the tag undoes the turn before hashing."""
+    scene = real_photo("fig", 900)
+    original = write_jpeg(tmp_path / "DSC_0043.JPG", scene, **NIKON, taken="2018:06:14 09:00:00")
+    stored = scene.transpose(Image.Transpose.ROTATE_90)  # turned back by Orientation 6
+    tagged = write_jpeg(
+        tmp_path / "DSC_0043-tagged.jpg",
+        stored,
+        **NIKON,
+        taken="2018:06:14 09:00:00",
+        orientation=6,
+    )
+    _, dups = only_group(find_duplicates(photos_of(original, tagged)))
+    assert dups["DSC_0043-tagged.jpg"].reason == "near"
 
 
-@pytest.mark.parametrize("block", [1, 7, 64])
-def test_close_pairs_is_the_same_across_block_boundaries(monkeypatch, block):
-    rng = np.random.default_rng(7)
-    hashes = clustered_hashes(rng, clusters=12, per_cluster=6)
-    monkeypatch.setattr(dedup, "_BLOCK", block)
-    assert sorted(close_pairs(hashes, 10)) == reference_pairs(hashes, 10)
+def test_a_copy_whose_orientation_tag_alone_differs_is_a_rotated_duplicate(tmp_path):
+    scene = real_photo("fig", 900)
+    original = write_jpeg(tmp_path / "DSC_0043.JPG", scene, **NIKON, taken="2018:06:14 09:00:00")
+    retagged = write_jpeg(
+        tmp_path / "DSC_0043-retagged.jpg",
+        scene,
+        **NIKON,
+        taken="2018:06:14 09:00:00",
+        orientation=8,
+    )
+    photos = photos_of(original, retagged)
+    assert photos[0].landscape != photos[1].landscape  # the tag turned one of them upright
+    group, dups = only_group(find_duplicates(photos))
+    assert [d.reason for d in dups.values()] == ["rotated"]
+    assert group.keep.source.path in (original, retagged)
 
 
-def test_close_pairs_of_nothing():
-    assert close_pairs([], 10) == []
-    assert close_pairs([0xFFFF], 64) == []
+def test_a_borderline_pair_needs_its_dhash_to_agree(tmp_path):
+    """Only the second hash differs between the two runs: the rule is what changes the outcome."""
+    scene = real_photo("aitzgorri", 1200)
+    original = write_jpeg(tmp_path / "IMG_5101.JPG", scene, **CANON, taken="2018:06:14 09:00:00")
+    cropped = scene.crop((30, 20, scene.width - 6, scene.height - 10))  # 3 % off the sides
+    export = write_jpeg(tmp_path / "IMG_5101-crop.jpg", cropped, quality=70)
+    a, b = photos_of(original, export)
+    distance = hamming(a.analysis.phash, b.analysis.phash)
+    assert distance > 0
+    threshold = distance  # the pair sits at the top of the threshold: borderline
+    assert len(find_duplicates([a, b], threshold).groups) == 1
+    unrelated = replace(b, analysis=replace(b.analysis, dhash=a.analysis.dhash ^ (2**64 - 1)))
+    assert find_duplicates([a, unrelated], threshold).groups == ()
+    # within the lower half of the threshold the phash alone is trusted
+    assert len(find_duplicates([a, unrelated], 2 * threshold + 2).groups) == 1
+
+
+def rated(photo, rating):
+    return replace(photo, meta=replace(photo.meta, rating=rating))
+
+
+def test_the_higher_rated_copy_is_kept_even_if_smaller(tmp_path):
+    tags = dict(**CANON, taken="2018:06:14 09:02:11")
+    small = write_jpeg(tmp_path / "export.jpg", real_photo("aitzgorri", 1200), **tags)
+    large = write_jpeg(tmp_path / "IMG_5101.JPG", real_photo("aitzgorri", 2000), **tags)
+    by = {p.source.path.name: p for p in photos_of(small, large)}
+    group, _ = only_group(find_duplicates([by["IMG_5101.JPG"], by["export.jpg"]]))
+    assert group.keep.source.path == large
+    assert group.why_kept.startswith("more pixels")
+    group, _ = only_group(
+        find_duplicates([rated(by["IMG_5101.JPG"], 2), rated(by["export.jpg"], 5)])
+    )
+    assert group.keep.source.path == small
+    assert group.why_kept == "higher rating (5 over 2)"
+
+
+def test_every_keeper_says_why(tmp_path):
+    scene = real_photo("kleiber", 1000)
+    original = write_jpeg(tmp_path / "DSC_0042.JPG", scene, **NIKON, taken="2018:06:14 09:06:52")
+    export = write_jpeg(tmp_path / "DSC_0042-web.jpg", scene.resize((1000, 563)), quality=80)
+    group, _ = only_group(find_duplicates(photos_of(original, export)))
+    assert group.why_kept == "camera original (the others have no EXIF)"

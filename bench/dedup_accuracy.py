@@ -1,0 +1,91 @@
+"""Pairwise precision, recall and F1 of gallerypipe's dedup and of imagededup's PHash.
+
+    python bench/dedup_accuracy.py CORPUS [--imagededup-python /tmp/idd/bin/python]
+
+CORPUS is made by bench/make_corpus.py (truth.json inside). A pair is two files of one group;
+gallerypipe's pairs are all pairs within each group it forms, imagededup's are the pairs it lists
+(PHash, its default max_distance_threshold of 10). imagededup runs in its own venv, as it
+imports torchvision; give its python, or it is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from itertools import combinations
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
+
+from gallerypipe.review import review
+
+IMAGEDEDUP = """
+import json, sys
+from imagededup.methods import PHash
+found = PHash(verbose=False).find_duplicates(image_dir=sys.argv[1], recursive=True)
+print(json.dumps(found))
+"""
+
+
+def truth_pairs(groups: dict[str, str]) -> set[frozenset[str]]:
+    by_group: dict[str, list[str]] = {}
+    for path, group in groups.items():
+        by_group.setdefault(group, []).append(path)
+    return {frozenset(p) for members in by_group.values() for p in combinations(members, 2)}
+
+
+def gallerypipe_pairs(corpus: Path) -> tuple[set[frozenset[str]], int]:
+    result = review([corpus], jobs=0)
+    pairs = set()
+    for group in result.dedup.groups:
+        members = [group.keep, *(d.photo for d in group.duplicates)]
+        names = [str(p.source.path.relative_to(corpus)) for p in members]
+        pairs |= {frozenset(p) for p in combinations(names, 2)}
+    return pairs, len(result.skipped)
+
+
+def imagededup_pairs(corpus: Path, python: str) -> set[frozenset[str]]:
+    out = subprocess.run(
+        [python, "-c", IMAGEDEDUP, str(corpus)], capture_output=True, text=True, check=True
+    )
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    return {frozenset((a, b)) for a, dups in found.items() for b in dups if a != b}
+
+
+def scores(predicted: set, truth: set) -> str:
+    hits = len(predicted & truth)
+    precision = hits / len(predicted) if predicted else 1.0
+    recall = hits / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return (
+        f"precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}  "
+        f"({hits} of {len(predicted)} predicted pairs right, {len(truth)} true pairs)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--imagededup-python", default="/tmp/idd/bin/python")
+    args = parser.parse_args()
+    truth = json.loads((args.corpus / "truth.json").read_text())
+    expected = truth_pairs(truth["groups"])
+    print(f"{args.corpus}: {len(truth['groups'])} photos, {len(truth['bad'])} bad inputs")
+    start = time.perf_counter()
+    pairs, skipped = gallerypipe_pairs(args.corpus)
+    took = time.perf_counter() - start
+    print(f"gallerypipe        {scores(pairs, expected)}; {skipped} skipped; {took:.1f} s")
+    if Path(args.imagededup_python).exists():
+        start = time.perf_counter()
+        theirs = imagededup_pairs(args.corpus, args.imagededup_python)
+        took = time.perf_counter() - start
+        print(f"imagededup PHash   {scores(theirs, expected)}; {took:.1f} s")
+    else:
+        print(f"imagededup: {args.imagededup_python} not found, left out")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""`gallerypipe dedup`: find the duplicates among photos and report them; nothing else is written
+but the optional contact sheet."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
+from .imaging import BadImage, apply_orientation, decode, open_image, register_formats
+from .model import Duplicate, DuplicateGroup, Photo, Problem
+from .pipeline import Progress, analyse_all
+from .scan import scan
+
+THUMB_EDGE = 240  # contact sheet thumbnails, long edge in pixels
+
+
+@dataclass(frozen=True)
+class Review:
+    dedup: DedupResult
+    skipped: tuple[Problem, ...]
+
+    def to_json(self) -> dict:
+        """Every decodable photo once: as a keeper, a duplicate, or in unique."""
+        grouped = {p.source.display for g in self.dedup.groups for p in _members(g)}
+        return {
+            "groups": [
+                {
+                    "keep": g.keep.source.display,
+                    "why_kept": g.why_kept,
+                    "duplicates": [
+                        {"path": d.photo.source.display, "reason": d.reason, "distance": d.distance}
+                        for d in g.duplicates
+                    ],
+                }
+                for g in self.dedup.groups
+            ],
+            "unique": [
+                p.source.display for p in self.dedup.kept if p.source.display not in grouped
+            ],
+            "skipped": [{"path": p.path, "reason": p.reason} for p in self.skipped],
+        }
+
+
+def review(
+    sources: Sequence[Path],
+    threshold: int = DEFAULT_THRESHOLD,
+    jobs: int = 0,
+    progress: Progress | None = None,
+) -> Review:
+    """Scan and analyse the photos (no cache is read or written) and group the duplicates."""
+    register_formats()
+    scanned = scan(sources)
+    photos, problems, _ = analyse_all(scanned, jobs, progress or (lambda *_: None), None)
+    used = {p.source.display for p in photos}  # a photo with unreadable EXIF is still used
+    skipped = tuple(p for p in problems if p.path not in used)
+    return Review(find_duplicates(photos, threshold), skipped)
+
+
+def _members(group: DuplicateGroup) -> list[Photo]:
+    return [group.keep, *(d.photo for d in group.duplicates)]
+
+
+def write_contact_sheet(result: Review, path: Path) -> None:
+    """A self-contained HTML page: each group with its keeper marked, the others with their
+    reason and distance; a burst as one strip. Thumbnails are inline, so it opens offline."""
+    sections = [_group_html(n, g) for n, g in enumerate(result.dedup.groups, 1)]
+    skipped = "".join(
+        f"<li>{html.escape(p.path)}: {html.escape(p.reason)}</li>" for p in result.skipped
+    )
+    body = "\n".join(sections) or "<p>No duplicates found.</p>"
+    if skipped:
+        body += f"<h2>Skipped</h2><ul>{skipped}</ul>"
+    path.write_text(_PAGE.format(count=len(result.dedup.groups), body=body), encoding="utf-8")
+
+
+def _group_html(number: int, group: DuplicateGroup) -> str:
+    """The keeper and its burst frames as one strip in capture order, then the other copies."""
+    burst = [d for d in group.duplicates if d.reason == "burst"]
+    others = [d for d in group.duplicates if d.reason != "burst"]
+    keep = _cell(group.keep, "keep", f"kept: {group.why_kept}")
+    html_parts = []
+    if burst:
+        frames = sorted([(group.keep.taken, keep)] + [(d.photo.taken, _dup_cell(d)) for d in burst])
+        html_parts.append(f'<div class="strip">{"".join(cell for _, cell in frames)}</div>')
+    cells = ([] if burst else [keep]) + [_dup_cell(d) for d in others]
+    if cells:
+        html_parts.append(f'<div class="grid">{"".join(cells)}</div>')
+    title = f"Group {number}" + (f" (burst of {len(burst) + 1})" if burst else "")
+    return f"<section><h2>{title}</h2>{''.join(html_parts)}</section>"
+
+
+def _dup_cell(dup: Duplicate) -> str:
+    return _cell(dup.photo, dup.reason, f"{dup.reason}, distance {dup.distance}")
+
+
+def _cell(photo: Photo, css: str, caption: str) -> str:
+    name = html.escape(photo.source.display)
+    return (
+        f'<figure class="{css}"><img src="{_thumbnail(photo)}" alt="{name}">'
+        f"<figcaption><b>{name}</b><br>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _thumbnail(photo: Photo) -> str:
+    """A small JPEG data URI from a reduced-scale (draft) decode, made for the report only."""
+    try:
+        with open_image(photo.source.path.read_bytes()) as img:
+            edge = max(1, THUMB_EDGE * 2)
+            small = decode(img, "RGB", (edge, edge))
+    except (OSError, BadImage):
+        return ""
+    small = apply_orientation(small, photo.meta.orientation)
+    small.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Duplicates: {count} groups</title>
+<style>
+body {{ font: 14px system-ui, sans-serif; margin: 1.5em; }}
+section {{ border-top: 1px solid #ccc; padding: .5em 0; }}
+.grid {{ display: flex; flex-wrap: wrap; gap: 12px; }}
+.strip {{ display: flex; gap: 4px; overflow-x: auto; margin-bottom: 12px; }}
+figure {{ margin: 0; width: 240px; }}
+figure img {{ max-width: 240px; max-height: 240px; display: block; }}
+figure.keep img {{ outline: 4px solid #2a2; }}
+figure:not(.keep) img {{ opacity: .8; }}
+figcaption {{ font-size: 12px; word-break: break-all; }}
+</style></head>
+<body><h1>Duplicates: {count} groups</h1>
+{body}
+</body></html>
+"""
