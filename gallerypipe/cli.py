@@ -77,7 +77,7 @@ def store_options(command):
         ),
         click.option(
             "--transfers",
-            default=8,
+            default=16,
             show_default=True,
             type=click.IntRange(1),
             envvar="GALLERYPIPE_TRANSFERS",

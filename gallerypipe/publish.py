@@ -72,6 +72,8 @@ def publish_manifest(store: Storage, payload: bytes, previous: PreviousManifest)
             if_none_match=previous.etag is None,
         )
     except PreconditionFailed as err:
+        if store.get(MANIFEST_KEY) == payload:
+            return True  # our own write, answered late (a retry after a lost response)
         raise StorageError(
             f"{MANIFEST_KEY} was changed by another publisher during this run; re-run to merge"
         ) from err
