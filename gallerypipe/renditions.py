@@ -12,13 +12,13 @@ import io
 import json
 from dataclasses import dataclass
 
-import blurhash
 import piexif
 import PIL
 from PIL import Image, ImageCms, features
 
 from .imaging import BadImage, apply_orientation, decode, exif_bytes, open_image
 from .model import Photo, Placeholder, Problem, Rendition
+from .placeholders import placeholder
 
 RENDER_VERSION = 2  # bump when the pixels produced for the same settings change
 _SRGB = ImageCms.createProfile("sRGB")
@@ -234,23 +234,6 @@ def published_exif(exif: bytes | None, settings: RenderSettings) -> bytes | None
         return piexif.dump({"0th": zeroth, "Exif": sub, "GPS": gps, "1st": {}, "thumbnail": None})
     except Exception:  # piexif raises many types on malformed data
         return None
-
-
-def placeholder(img: Image.Image, width: int, height: int) -> Placeholder:
-    """A blurhash and the dominant colour, from the smallest rendition's pixels (no decode)."""
-    small = img.copy()
-    small.thumbnail((32, 32), Image.Resampling.BOX)
-    x, y = (4, 3) if small.width >= small.height else (3, 4)
-    hashed = blurhash.encode(small.copy(), x, y)  # it closes the image it is given
-    return Placeholder(hashed, dominant_color(small), width, height)
-
-
-def dominant_color(img: Image.Image) -> str:
-    """The colour of the largest of 6 median-cut clusters, as #rrggbb."""
-    quantized = img.quantize(colors=6, method=Image.Quantize.MEDIANCUT)
-    _, index = max(quantized.getcolors())
-    r, g, b = quantized.getpalette()[3 * index : 3 * index + 3]
-    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def _described(plan: PlannedRendition, payload: bytes) -> Rendition:
