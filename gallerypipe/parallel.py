@@ -13,25 +13,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from PIL import Image
-
 T = TypeVar("T")
 R = TypeVar("R")
 OnError = Callable[[T, BaseException], R]
 
-# Freed 16 MB image blocks a worker keeps for the next photo instead of returning them to the
-# OS and faulting fresh pages in again (bench/ingest_speed.py --blocks-max measures it).
-BLOCKS_MAX = 16
-
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def keep_freed_blocks() -> None:
-    """Let Pillow reuse freed image memory, unless PILLOW_BLOCKS_MAX already says otherwise."""
-    if "PILLOW_BLOCKS_MAX" not in os.environ:
-        Image.core.set_blocks_max(BLOCKS_MAX)
 
 
 def run_all(
@@ -46,7 +34,6 @@ def run_all(
     exception or a dead worker becomes on_error(item, error) when given; otherwise it is raised.
     """
     jobs = jobs or default_jobs()
-    keep_freed_blocks()
     if jobs == 1:
         for item in items:
             yield item, _call(fn, item, on_error)
@@ -87,7 +74,7 @@ def _pooled(
 ) -> Iterator[tuple[T, R]]:
     """Run items from todo until it is empty or the pool breaks (then suspects are filled)."""
     pending: dict[Future, T] = {}
-    with ProcessPoolExecutor(max_workers=jobs, initializer=keep_freed_blocks) as pool:
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
         for item in todo:
             try:
                 pending[pool.submit(fn, item)] = item
