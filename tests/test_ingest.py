@@ -168,7 +168,7 @@ def test_renditions_carry_no_gps_serial_or_maker_notes(published, cards) -> None
     assert "Composite:GPSPosition" in source  # the sample does carry a position
     assert "EXIF:SerialNumber" in source and "EXIF:ThumbnailImage" in source
     for tags in renditions:
-        names = {k.split(":", 1)[1] for k in tags}
+        names = {k.split(":")[-1] for k in tags}
         assert not {n for n in names if n.startswith("GPS")}, tags["SourceFile"]
         assert not {k for k in tags if k.startswith(("MakerNotes:", "IFD1:"))}
         assert not names & {"SerialNumber", "InternalSerialNumber", "ThumbnailImage", "Make"}
@@ -296,3 +296,13 @@ def test_a_store_write_failure_fails_the_run_before_the_manifest(cards, tmp_path
     assert not (store / "manifest.json").exists()
     assert LocalStorage(store).list().keys() == {"renditions"}
     shutil.rmtree(tmp_path / "b", ignore_errors=True)
+
+
+def test_formats_without_jpeg_or_unknown_are_refused(tmp_path: Path) -> None:
+    for formats, word in (("webp", "jpeg"), ("jpeg,gif", "gif")):
+        result = run_cli(
+            "ingest", tmp_path, "--bundle", tmp_path / "b", "--store", tmp_path / "s",
+            "--formats", formats,
+        )  # fmt: skip
+        assert result.returncode == 2 and word in result.stderr and "--formats" in result.stderr
+    assert not (tmp_path / "s").exists() and not (tmp_path / "b").exists()
