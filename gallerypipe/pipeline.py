@@ -191,9 +191,17 @@ def to_photos(analysed: Sequence[Analysed]) -> list[Photo]:
 
 @dataclass(frozen=True)
 class Known:
-    """What the photos' renditions are, by key, and their placeholders, by photo id."""
+    """What the previous manifest says: renditions by key, placeholders by photo id."""
 
-    renditions: dict[str, Rendition] = field(default_factory=dict)
+    renditions: dict[str, Rendition]
+    placeholders: dict[str, Placeholder]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Each published photo's renditions and placeholder, by photo id (reused or new)."""
+
+    renditions: dict[str, tuple[Rendition, ...]] = field(default_factory=dict)
     placeholders: dict[str, Placeholder] = field(default_factory=dict)
 
 
@@ -206,9 +214,9 @@ def _render_and_upload(
     staging: Path,
     options: IngestOptions,
     progress: Progress,
-) -> tuple[Known, int, list[Problem]]:
+) -> tuple[Rendered, int, list[Problem]]:
     """Reuse what the store and the last manifest already describe; render and upload the rest."""
-    done = Known()
+    done = Rendered()
     to_render = []
     for photo in kept:
         keys = [r.key for r in planned[photo.id]]
@@ -267,7 +275,7 @@ def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:
 
 def _gallery_items(
     kept: Sequence[Photo],
-    done: Known,
+    done: Rendered,
     event: str,
     template: str,
 ) -> list[GalleryItem]:

@@ -306,3 +306,18 @@ def test_formats_without_jpeg_or_unknown_are_refused(tmp_path: Path) -> None:
         )  # fmt: skip
         assert result.returncode == 2 and word in result.stderr and "--formats" in result.stderr
     assert not (tmp_path / "s").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_manifest_without_placeholders_gets_them_without_new_uploads(cards, tmp_path) -> None:
+    options = IngestOptions((cards,), tmp_path / "b", str(tmp_path / "s"), jobs=2, cache=None)
+    ingest(options)
+    manifest_path = tmp_path / "s/manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    expected = {p["id"]: p["placeholder"] for p in manifest["photos"]}
+    for photo in manifest["photos"]:  # as an older gallerypipe wrote it
+        del photo["placeholder"]
+    manifest_path.write_text(json.dumps(manifest))
+    report = ingest(options)
+    assert report.rendered == 10 and report.uploaded == 0
+    again = json.loads(manifest_path.read_text())
+    assert {p["id"]: p["placeholder"] for p in again["photos"]} == expected
