@@ -10,7 +10,9 @@ differs; cached in --cache-dir), then times on all cores, each in a process of i
   (analysis + renditions) and with the analysis cache warm (renditions alone);
 - sigal build with the same long edge (2048), a 480 thumbnail and JPEG quality 85.
 
-It prints img/s for each, the ratios the goals are stated in, and peak RSS per process.
+It prints img/s for each (wall clock, and from CPU time, which is what to compare on a shared
+machine), the ratios the goals are stated in, and peak RSS of the main process and of the largest
+worker. --blocks adds a run with Pillow keeping freed image blocks (PILLOW_BLOCKS_MAX=16).
 sigal runs from its own virtualenv (pip install sigal there); without it that row is skipped.
 """
 
