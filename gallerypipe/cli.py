@@ -27,7 +27,7 @@ from .pipeline import (
     ingest,
 )
 from .publish import plan_prune, prune, verify
-from .renditions import RenderSettings
+from .renditions import RenderSettings, RenderSettingsError
 from .review import Review, review, write_contact_sheet
 from .storage import StorageError, StoreOptions, open_store
 from .sync import EXIT_LOCKED, LockHeld, sync
@@ -189,6 +189,16 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--title-template", default=DEFAULT_TITLE, show_default=True)
 @click.option("--sizes", default="2048,1024,480", show_default=True, help="Long edges, px.")
 @click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--formats",
+    default="jpeg,webp",
+    show_default=True,
+    help="Rendition formats: jpeg plus any of webp, avif.",
+)
+@click.option("--webp-quality", default=80, show_default=True, type=click.IntRange(1, 100))
+@click.option("--avif-quality", default=60, show_default=True, type=click.IntRange(1, 100))
+@click.option("--strip-all", is_flag=True, help="Publish no EXIF at all.")
+@click.option("--keep-gps", is_flag=True, help="Keep the GPS position in published renditions.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def ingest_command(**kwargs) -> None:
@@ -198,9 +208,7 @@ def ingest_command(**kwargs) -> None:
         **_analysis_kwargs(kwargs),
         sources=tuple(kwargs.pop("sources")),
         store_options=_store_options(kwargs),
-        render=RenderSettings(
-            sizes=_sizes(kwargs.pop("sizes")), jpeg_quality=kwargs.pop("quality")
-        ),
+        render=_render_settings(kwargs),
         **kwargs,
     )
     try:
@@ -355,6 +363,22 @@ def prune_command(store, yes, max_delete, keep_manifests, min_age, as_json, **kw
         f"prune: {len(plan.delete)} unreferenced, {plan.keep} kept, {plan.too_recent} too recent"
         + ("" if yes else " (dry run: add --yes to delete)")
     )
+
+
+def _render_settings(kwargs: dict) -> RenderSettings:
+    formats = tuple(f.strip().lower() for f in kwargs.pop("formats").split(",") if f.strip())
+    try:
+        return RenderSettings(
+            sizes=_sizes(kwargs.pop("sizes")),
+            jpeg_quality=kwargs.pop("quality"),
+            formats=formats,
+            webp_quality=kwargs.pop("webp_quality"),
+            avif_quality=kwargs.pop("avif_quality"),
+            metadata="none" if kwargs.pop("strip_all") else "minimal",
+            keep_gps=kwargs.pop("keep_gps"),
+        )
+    except RenderSettingsError as err:
+        raise click.BadParameter(str(err), param_hint="--formats") from err
 
 
 def _sizes(text: str) -> tuple[int, ...]:

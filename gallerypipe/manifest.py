@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from . import __version__
-from .model import DuplicateGroup, GalleryItem, Photo, Problem, Rendition
+from .model import DuplicateGroup, GalleryItem, Photo, Placeholder, Problem, Rendition
 
 SCHEMA = 1
 MANIFEST_KEY = "manifest.json"
@@ -51,6 +52,7 @@ def _photo(item: GalleryItem) -> dict:
         "width": photo.analysis.width,
         "height": photo.analysis.height,
         "renditions": _renditions(item.renditions),
+        **({"placeholder": asdict(item.placeholder)} if item.placeholder else {}),
     }
 
 
@@ -125,4 +127,15 @@ def known_renditions(manifest: dict | None) -> dict[str, Rendition]:
                 )
             except (KeyError, TypeError):
                 continue
+    return found
+
+
+def known_placeholders(manifest: dict | None) -> dict[str, Placeholder]:
+    """Placeholders of a previous manifest, by photo id, carried over when nothing is decoded."""
+    found = {}
+    for entry in (manifest or {}).get("photos", []):
+        try:
+            found[entry["id"]] = Placeholder(**entry["placeholder"])
+        except (KeyError, TypeError):
+            continue
     return found

@@ -122,6 +122,16 @@ class Rendition:
 
 
 @dataclass(frozen=True)
+class Placeholder:
+    """What a site needs to lay out a photo and paint something before any image loads."""
+
+    blurhash: str
+    color: str  # dominant colour, #rrggbb
+    width: int  # of the largest rendition
+    height: int
+
+
+@dataclass(frozen=True)
 class GalleryItem:
     """A kept photo in its gallery place, with its title and published renditions."""
 
@@ -129,7 +139,10 @@ class GalleryItem:
     photo: Photo
     title: str
     renditions: tuple[Rendition, ...]
+    placeholder: Placeholder | None = None
 
     @property
     def largest(self) -> Rendition:
-        return max(self.renditions, key=lambda r: r.width * r.height)
+        """The largest JPEG rendition (the one the page bundle copies)."""
+        jpegs = [r for r in self.renditions if r.content_type == "image/jpeg"]
+        return max(jpegs or self.renditions, key=lambda r: r.width * r.height)

@@ -1,15 +1,22 @@
-"""Run per-photo work on every core, a bounded number of tasks in flight."""
+"""Run per-photo work on every core, a bounded number of tasks in flight.
+
+A photo that kills its worker process (a crash in a native decoder, the OOM killer) breaks the
+whole pool; the photos that were in flight are then run again one by one, each in a pool of its
+own, so the one to blame is reported through on_error and every other photo still gets done.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+OnError = Callable[[T, BaseException], R]
 
 
 def default_jobs() -> int:
@@ -17,29 +24,78 @@ def default_jobs() -> int:
 
 
 def run_all(
-    fn: Callable[[T], R], items: Iterable[T], jobs: int = 0, executor: str | None = None
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    jobs: int = 0,
+    on_error: OnError | None = None,
+    executor: str | None = None,
 ) -> Iterator[tuple[T, R]]:
     """Yield (item, fn(item)) as each finishes: on a Dask cluster when executor is
     `dask://HOST:PORT`, else on a local process pool (in this process when jobs == 1).
 
-    At most 2 × workers tasks are queued, so results (encoded images) never pile up in memory.
+    At most 2 × jobs tasks are queued, so results (encoded images) never pile up in memory. An
+    exception or a dead worker becomes on_error(item, error) when given; otherwise it is raised.
     """
     jobs = jobs or default_jobs()
     if jobs == 1 and not executor:
         for item in items:
-            yield item, fn(item)
+            yield item, _call(fn, item, on_error)
         return
+    todo = iter(items)
+    while True:
+        suspects: list[T] = []
+        yield from _pooled(fn, todo, jobs, on_error, suspects, executor)
+        if not suspects:
+            return
+        for item in suspects:  # alone, so a second crash names the culprit
+            crashed: list[T] = []
+            yield from _pooled(fn, iter([item]), 1, on_error, crashed)
+            if crashed:
+                err = BrokenProcessPool("the worker process died on this file")
+                yield item, _failed(item, err, on_error)
+
+
+def _call(fn: Callable[[T], R], item: T, on_error: OnError | None) -> R:
+    try:
+        return fn(item)
+    except Exception as err:
+        return _failed(item, err, on_error)
+
+
+def _failed(item: T, err: BaseException, on_error: OnError | None) -> R:
+    if on_error is None:
+        raise err
+    return on_error(item, err)
+
+
+def _pooled(
+    fn: Callable[[T], R],
+    todo: Iterator[T],
+    jobs: int,
+    on_error: OnError | None,
+    suspects: list[T],
+    executor: str | None = None,
+) -> Iterator[tuple[T, R]]:
+    """Run items from todo until it is empty or the pool breaks (then suspects are filled)."""
+    pending: dict[Future, T] = {}
     with _pool(jobs, executor) as (pool, capacity):
-        pending: dict[Future, T] = {}
-        for item in items:
-            pending[pool.submit(fn, item)] = item
+        for item in todo:
+            try:
+                pending[pool.submit(fn, item)] = item
+            except BrokenProcessPool:  # a worker died before any of its futures was seen
+                suspects.append(item)
+                break
             if len(pending) >= 2 * capacity:
-                yield from _drain(pending, until=len(pending) - 1)
-        yield from _drain(pending, until=0)
+                yield from _drain(pending, len(pending) - 1, on_error, suspects)
+            if suspects:
+                break
+        yield from _drain(pending, 0, on_error, suspects)
 
 
 @contextmanager
 def _pool(jobs: int, executor: str | None) -> Iterator[tuple[Executor, int]]:
+    """A local process pool, or a Dask cluster's executor (Dask reschedules a dead worker's
+    tasks itself; one that keeps killing workers comes back as an error)."""
     if not executor:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             yield pool, jobs
@@ -54,8 +110,17 @@ def _pool(jobs: int, executor: str | None) -> Iterator[tuple[Executor, int]]:
             yield pool, capacity
 
 
-def _drain(pending: dict[Future, T], until: int) -> Iterator[tuple[T, R]]:
+def _drain(
+    pending: dict[Future, T], until: int, on_error: OnError | None, suspects: list[T]
+) -> Iterator[tuple[T, R]]:
     while len(pending) > until:
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            yield pending.pop(future), future.result()
+            item = pending.pop(future)
+            err = future.exception()
+            if isinstance(err, BrokenProcessPool):
+                suspects.append(item)
+            elif err is not None:
+                yield item, _failed(item, err, on_error)
+            else:
+                yield item, future.result()

@@ -17,9 +17,15 @@ from .clock import ClockOffset, offset_for
 from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
 from .header import HeaderScore, candidates, pick_header, rank
 from .imaging import register_formats
-from .manifest import MANIFEST_KEY, build_manifest, known_renditions, to_bytes
+from .manifest import (
+    MANIFEST_KEY,
+    build_manifest,
+    known_placeholders,
+    known_renditions,
+    to_bytes,
+)
 from .metadata import event_timezone, ordering_time
-from .model import GalleryItem, Photo, Problem, Rendition
+from .model import GalleryItem, Photo, Placeholder, Problem, Rendition, SourceFile
 from .parallel import run_all
 from .publish import PublishPlan, plan_publish, publish_manifest, read_previous, upload
 from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
@@ -183,20 +189,20 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     store = open_store(options.store, options.store_options)
     existing = store.list()
     previous = read_previous(store, existing)
-    known = known_renditions(previous.data)
+    known = Known(known_renditions(previous.data), known_placeholders(previous.data))
     planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
     plan = plan_publish((r.key for rs in planned.values() for r in rs), existing)
     if options.dry_run:
         return _report(options, chosen, header, store, plan, 0, False)
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
-        renditions, rendered, failed = _render_and_upload(
+        done, rendered, failed = _render_and_upload(
             dedup.kept, planned, known, existing, store, Path(staging), options, progress
         )
         problems += failed
-        kept = [p for p in dedup.kept if p.id in renditions]
-        if header.id not in renditions:
+        kept = [p for p in dedup.kept if p.id in done.renditions]
+        if header.id not in done.renditions:
             header = pick_header(kept)
-        items = _gallery_items(kept, renditions, event, options.title_template)
+        items = _gallery_items(kept, done, event, options.title_template)
         header_item = next(i for i in items if i.photo.id == header.id)
         fetch = functools.partial(_fetch_largest, store, Path(staging))
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
@@ -233,7 +239,8 @@ def analyse_all(
     cached, total, decoded = len(analysed), len(scanned.photos), 0
     work = functools.partial(analyse_cached, cache_path=cache_path)
     try:
-        for done, (_source, result) in enumerate(run_all(work, todo, jobs, executor), 1):
+        results = run_all(work, todo, jobs, on_error=_analysis_failed, executor=executor)
+        for done, (_source, result) in enumerate(results, 1):
             if isinstance(result, Problem):
                 problems.append(result)
             else:
@@ -249,6 +256,10 @@ def analyse_all(
     return to_photos(analysed, offsets), problems, decoded
 
 
+def _analysis_failed(source: SourceFile, err: BaseException) -> Problem:
+    return Problem(source.display, f"cannot analyse: {err}")
+
+
 def to_photos(analysed: Sequence[Analysed], offsets: Sequence[ClockOffset] = ()) -> list[Photo]:
     """Photos in capture order, each camera's clock offset applied (to EXIF times only)."""
     zone = event_timezone(a.meta.capture_time for a in analysed)
@@ -262,42 +273,66 @@ def to_photos(analysed: Sequence[Analysed], offsets: Sequence[ClockOffset] = ())
     return photos
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the previous manifest says: renditions by key, placeholders by photo id."""
+
+    renditions: dict[str, Rendition]
+    placeholders: dict[str, Placeholder]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Each published photo's renditions and placeholder, by photo id (reused or new)."""
+
+    renditions: dict[str, tuple[Rendition, ...]] = field(default_factory=dict)
+    placeholders: dict[str, Placeholder] = field(default_factory=dict)
+
+
 def _render_and_upload(
     kept: Sequence[Photo],
     planned: dict[str, tuple],
-    known: dict[str, Rendition],
+    known: Known,
     existing: dict[str, StoredObject],
     store: Storage,
     staging: Path,
     options: IngestOptions,
     progress: Progress,
-) -> tuple[dict[str, tuple[Rendition, ...]], int, list[Problem]]:
+) -> tuple[Rendered, int, list[Problem]]:
     """Reuse what the store and the last manifest already describe; render and upload the rest."""
-    renditions: dict[str, tuple[Rendition, ...]] = {}
+    done = Rendered()
     to_render = []
     for photo in kept:
         keys = [r.key for r in planned[photo.id]]
-        if all(k in existing and k in known for k in keys):
-            renditions[photo.id] = tuple(known[k] for k in keys)
+        reusable = all(k in existing and k in known.renditions for k in keys)
+        if reusable and photo.id in known.placeholders:
+            done.renditions[photo.id] = tuple(known.renditions[k] for k in keys)
+            done.placeholders[photo.id] = known.placeholders[photo.id]
         else:
             to_render.append(photo)
     failed: list[Problem] = []
     render = functools.partial(render_photo, settings=options.render)
+    results = run_all(
+        render, to_render, options.jobs, on_error=_render_failed, executor=options.executor
+    )
     with ThreadPoolExecutor(max_workers=options.store_options.transfers) as uploads:
         futures = []
-        for done, (photo, result) in enumerate(
-            run_all(render, to_render, options.jobs, options.executor), 1
-        ):
+        for n, (photo, result) in enumerate(results, 1):
             if isinstance(result, Problem):
                 failed.append(result)
             else:
-                renditions[photo.id] = result.renditions
+                done.renditions[photo.id] = result.renditions
+                done.placeholders[photo.id] = result.placeholder
                 futures += _start_uploads(uploads, store, result, existing)
                 _stage(staging, result)
-            progress("render", done, len(to_render))
+            progress("render", n, len(to_render))
         for future in futures:
             future.result()  # a failed write raises here, before any manifest is written
-    return renditions, len(to_render) - len(failed), failed
+    return done, len(to_render) - len(failed), failed
+
+
+def _render_failed(photo: Photo, err: BaseException) -> Problem:
+    return Problem(photo.source.display, f"cannot render: {err}")
 
 
 def _start_uploads(pool: ThreadPoolExecutor, store: Storage, result: RenderOutput, existing):
@@ -309,8 +344,13 @@ def _start_uploads(pool: ThreadPoolExecutor, store: Storage, result: RenderOutpu
 
 
 def _stage(staging: Path, result: RenderOutput) -> None:
-    """Keep the largest rendition on disk until the bundle is written (not in memory)."""
-    largest = max(zip(result.renditions, result.payloads, strict=True), key=lambda rp: rp[0].width)
+    """Keep the largest JPEG on disk until the bundle is written (not in memory)."""
+    jpegs = [
+        rp
+        for rp in zip(result.renditions, result.payloads, strict=True)
+        if rp[0].content_type == "image/jpeg"
+    ]
+    largest = max(jpegs, key=lambda rp: rp[0].width)
     (staging / f"{largest[0].sha256}.jpg").write_bytes(largest[1])
 
 
@@ -321,14 +361,15 @@ def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:
 
 def _gallery_items(
     kept: Sequence[Photo],
-    renditions: dict[str, tuple[Rendition, ...]],
+    done: Rendered,
     event: str,
     template: str,
 ) -> list[GalleryItem]:
     items = []
     for n, photo in enumerate(kept, 1):
         title = photo.meta.title or photo.meta.description or make_title(template, event, n, photo)
-        items.append(GalleryItem(n, photo, title, renditions[photo.id]))
+        renditions, placeholder = done.renditions[photo.id], done.placeholders[photo.id]
+        items.append(GalleryItem(n, photo, title, renditions, placeholder))
     return items
 
 

@@ -286,13 +286,22 @@ def assert_gallery_matches_manifest(page: StoryPage, manifest: dict) -> None:
     assert [i.name for i in page.items] == [
         f"gallery-{n:0{width}d}" for n in range(1, len(ids) + 1)
     ]
-    srcsets = [i.img.get("srcset", "") for i in page.items]
+    srcsets = [
+        ", ".join([i.img.get("srcset", ""), *(s.get("srcset", "") for s in i.sources)]) + ", "
+        for i in page.items
+    ]
     for item, photo in zip(page.items, photos, strict=True):
         assert item.caption == photo["title"]
         assert item.img["alt"] == photo["title"]
         assert item.img["srcset"] == expected_srcset(photo)
+        webp = expected_srcset(photo, "image/webp")
+        assert [s["srcset"] for s in item.sources] == ([webp] if webp else [])
+        color = (photo.get("placeholder") or {}).get("color")
+        assert (f"background-color:{color}" in item.img.get("style", "")) == bool(color)
         assert item.img["src"].startswith(f"{PUBLIC_URL}/renditions/{photo['id']}-")
-        largest = max(photo["renditions"], key=lambda r: r["width"])
+        largest = max(
+            photo["renditions"], key=lambda r: (r["width"], r["content_type"] == "image/jpeg")
+        )
         assert (item.img["width"], item.img["height"]) == (
             str(largest["width"]),
             str(largest["height"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def test_json_summary_counts_what_was_found(published) -> None:
     assert summary["photos"] == 10
     assert summary["duplicates"] == 2  # DSC_0044 (exact copy) and DSC_0045 (export)
     assert summary["skipped"] == []
-    assert summary["uploaded"] == 30 and summary["reused"] == 0
+    assert summary["uploaded"] == 60 and summary["reused"] == 0
     assert summary["bundle"] == str(bundle) and summary["store"] == str(store)
     assert summary["manifest"] == "manifest.json"
     assert summary["ignored"]["macOS resource forks (._*)"] == 1
@@ -102,7 +103,7 @@ def test_gallery_files_are_web_size_upright_and_private(published) -> None:
     for path in (bundle / "gallery").iterdir():
         with Image.open(path) as img:
             assert max(img.size) <= 2048
-            assert "exif" not in img.info
+            assert_minimal_exif(img.info.get("exif"))
     with Image.open(next((bundle / "gallery").glob("*-img_5103.jpg"))) as img:
         assert img.height > img.width  # stored landscape with Orientation 6
 
@@ -116,8 +117,18 @@ def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
     for photo in manifest["photos"]:
         long_edges = [max(r["width"], r["height"]) for r in photo["renditions"]]
         assert long_edges == [
-            min(s, max(photo["width"], photo["height"])) for s in (2048, 1024, 480)
+            min(s, max(photo["width"], photo["height"])) for s in (2048, 1024, 480) for _ in "jw"
         ]
+        types = [r["content_type"] for r in photo["renditions"]]
+        assert types == ["image/jpeg", "image/webp"] * 3
+        assert [r["key"].rsplit(".", 1)[1] for r in photo["renditions"]] == ["jpg", "webp"] * 3
+        placeholder = photo["placeholder"]
+        assert (placeholder["width"], placeholder["height"]) == (
+            photo["renditions"][0]["width"],
+            photo["renditions"][0]["height"],
+        )
+        assert len(placeholder["blurhash"]) == 28  # 4×3 components
+        assert re.fullmatch(r"#[0-9a-f]{6}", placeholder["color"])
         for r in photo["renditions"]:
             data = (store / r["key"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == r["sha256"] and len(data) == r["bytes"]
@@ -127,13 +138,42 @@ def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
     assert dropped["DSC_0045.JPG"]["kept_source"].endswith("IMG_5101.JPG")
 
 
-def test_renditions_carry_no_gps_or_exif(published) -> None:
+KEPT_0TH = {piexif.ImageIFD.Artist, piexif.ImageIFD.Copyright, piexif.ImageIFD.ExifTag}
+KEPT_EXIF = {
+    piexif.ExifIFD.DateTimeOriginal,
+    piexif.ExifIFD.SubSecTimeOriginal,
+    piexif.ExifIFD.OffsetTimeOriginal,
+}
+
+
+def assert_minimal_exif(exif: bytes | None) -> None:
+    if exif is None:
+        return
+    tags = piexif.load(exif)
+    assert set(tags["0th"]) <= KEPT_0TH and set(tags["Exif"]) <= KEPT_EXIF
+    assert not tags["GPS"] and not tags["1st"] and not tags["thumbnail"]
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
+def test_renditions_carry_no_gps_serial_or_maker_notes(published, cards) -> None:
     _, _, store = published
-    for path in (store / "renditions").iterdir():
-        with Image.open(path) as img:
-            assert "exif" not in img.info
-    data = piexif.load(str(next((store / "renditions").iterdir())))
-    assert not data["GPS"] and not data["Exif"]
+    files = sorted(str(p) for p in (store / "renditions").iterdir())
+    assert {Path(f).suffix for f in files} == {".jpg", ".webp"}
+    gps_source = cards / "card-a/DCIM/100CANON/IMG_5102.JPG"
+    run = subprocess.run(
+        ["exiftool", "-j", "-G", "-a", "-u", str(gps_source), *files],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    source, *renditions = json.loads(run.stdout)
+    assert "Composite:GPSPosition" in source  # the sample does carry a position
+    assert "EXIF:SerialNumber" in source and "EXIF:ThumbnailImage" in source
+    for tags in renditions:
+        names = {k.split(":")[-1] for k in tags}
+        assert not {n for n in names if n.startswith("GPS")}, tags["SourceFile"]
+        assert not {k for k in tags if k.startswith(("MakerNotes:", "IFD1:"))}
+        assert not names & {"SerialNumber", "InternalSerialNumber", "ThumbnailImage", "Make"}
+    dated = [t for t in renditions if "EXIF:DateTimeOriginal" in t]
+    assert len(dated) == len(renditions)  # every sample photo has a capture time
 
 
 def test_rerun_decodes_nothing_and_changes_nothing(published, cards: Path, tmp_path) -> None:
@@ -144,7 +184,7 @@ def test_rerun_decodes_nothing_and_changes_nothing(published, cards: Path, tmp_p
         "ingest", cards, "--bundle", bundle, "--store", store, "--json", cache=tmp_path / "cache"
     )
     summary = json.loads(result.stdout)
-    assert summary["uploaded"] == 0 and summary["reused"] == 30
+    assert summary["uploaded"] == 0 and summary["reused"] == 60
     assert summary["analysed"] == 0 and summary["rendered"] == 0
     assert summary["manifest_changed"] is False
     assert tree_digest(bundle) == before_bundle and tree_digest(store) == before_store
@@ -243,7 +283,7 @@ def test_dry_run_writes_nothing(cards: Path, tmp_path: Path) -> None:
     result = run_cli("ingest", cards, *args)
     assert result.returncode == 0
     summary = json.loads(result.stdout)
-    assert summary["dry_run"] is True and summary["uploaded"] == 30
+    assert summary["dry_run"] is True and summary["uploaded"] == 60
     assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists()
 
 
@@ -256,3 +296,28 @@ def test_a_store_write_failure_fails_the_run_before_the_manifest(cards, tmp_path
     assert not (store / "manifest.json").exists()
     assert LocalStorage(store).list().keys() == {"renditions"}
     shutil.rmtree(tmp_path / "b", ignore_errors=True)
+
+
+def test_formats_without_jpeg_or_unknown_are_refused(tmp_path: Path) -> None:
+    for formats, word in (("webp", "jpeg"), ("jpeg,gif", "gif")):
+        result = run_cli(
+            "ingest", tmp_path, "--bundle", tmp_path / "b", "--store", tmp_path / "s",
+            "--formats", formats,
+        )  # fmt: skip
+        assert result.returncode == 2 and word in result.stderr and "--formats" in result.stderr
+    assert not (tmp_path / "s").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_manifest_without_placeholders_gets_them_without_new_uploads(cards, tmp_path) -> None:
+    options = IngestOptions((cards,), tmp_path / "b", str(tmp_path / "s"), jobs=2, cache=None)
+    ingest(options)
+    manifest_path = tmp_path / "s/manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    expected = {p["id"]: p["placeholder"] for p in manifest["photos"]}
+    for photo in manifest["photos"]:  # as an older gallerypipe wrote it
+        del photo["placeholder"]
+    manifest_path.write_text(json.dumps(manifest))
+    report = ingest(options)
+    assert report.rendered == 10 and report.uploaded == 0
+    again = json.loads(manifest_path.read_text())
+    assert {p["id"]: p["placeholder"] for p in again["photos"]} == expected

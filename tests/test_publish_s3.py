@@ -36,11 +36,11 @@ def store_cli(command: str, s3_store, *extra: str) -> subprocess.CompletedProces
 
 def test_first_publish_then_a_noop_rerun(cards: Path, tmp_path: Path, s3_store) -> None:
     first = publish(cards, tmp_path / "b", s3_store)
-    assert (first.uploaded, first.reused, first.manifest_changed) == (30, 0, True)
+    assert (first.uploaded, first.reused, first.manifest_changed) == (60, 0, True)
     store = S3Storage(*s3_store)
     assert not verify(store)
     again = publish(cards, tmp_path / "b", s3_store)
-    assert (again.uploaded, again.reused, again.rendered) == (0, 30, 0)
+    assert (again.uploaded, again.reused, again.rendered) == (0, 60, 0)
     assert again.manifest_changed is False
     assert store_cli("verify", s3_store).returncode == 0
 
@@ -68,7 +68,7 @@ def test_one_changed_photo_uploads_only_its_objects(cards, tmp_path, s3_store) -
         exif = img.info["exif"]
         img.rotate(2, resample=Image.Resampling.BICUBIC).save(changed, quality=90, exif=exif)
     report = publish(cards, tmp_path / "b", s3_store)
-    assert (report.uploaded, report.reused, report.rendered) == (3, 27, 1)
+    assert (report.uploaded, report.reused, report.rendered) == (6, 54, 1)
     assert report.manifest_changed
     store = S3Storage(*s3_store)
     assert not verify(store)
@@ -110,14 +110,14 @@ def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> Non
     assert dry.returncode == 0
     plan = json.loads(dry.stdout)
     assert plan["delete"] == [f"renditions/orphan-{n}.jpg" for n in range(3)]
-    assert plan["deleted"] == [] and len(store.list()) == 34
+    assert plan["deleted"] == [] and len(store.list()) == 64
     capped = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "2")
     assert capped.returncode == 1 and "max-delete" in capped.stderr
-    assert len(store.list()) == 34
+    assert len(store.list()) == 64
     fresh = plan_prune(store, min_age=3600)
     assert fresh.delete == () and fresh.too_recent == 3
     done = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "3")
-    assert done.returncode == 0 and len(store.list()) == 31
+    assert done.returncode == 0 and len(store.list()) == 61
     assert not verify(store)
 
 

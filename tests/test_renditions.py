@@ -10,15 +10,23 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import piexif
 import pytest
-from photos import CANON, embedded_icc, photo_of, real_photo, write_jpeg
-from PIL import Image, ImageCms, ImageOps
+from photos import CANON, embedded_icc, exif_block, photo_of, real_photo, write_jpeg
+from PIL import Image, ImageCms, ImageOps, features
 
 from gallerypipe.model import Problem
-from gallerypipe.renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
+from gallerypipe.renditions import (
+    RenderOutput,
+    RenderSettings,
+    RenderSettingsError,
+    plan_renditions,
+    render_photo,
+)
 
 EXIFTOOL = shutil.which("exiftool")
 SETTINGS = RenderSettings()
+ORIENTATION = 0x0112
 
 
 def render(path: Path, settings: RenderSettings = SETTINGS) -> RenderOutput:
@@ -63,7 +71,7 @@ def camera_output(camera_file) -> RenderOutput:
 
 def test_large_source_gets_the_three_long_edges(camera_output):
     edges = [max(r.width, r.height) for r in camera_output.renditions]
-    assert edges == [2048, 1024, 480]
+    assert edges == [2048, 2048, 1024, 1024, 480, 480]  # JPEG and WebP at each
     for r, payload in zip(camera_output.renditions, camera_output.payloads, strict=True):
         img = decoded(payload)
         assert img.size == (r.width, r.height)
@@ -78,9 +86,12 @@ def test_renditions_describe_their_bytes(camera_output, camera_file):
     for r, payload in zip(camera_output.renditions, camera_output.payloads, strict=True):
         assert r.bytes == len(payload)
         assert r.sha256 == hashlib.sha256(payload).hexdigest()
-        assert r.content_type == "image/jpeg"
         assert photo.id in r.key
-        assert payload[:3] == b"\xff\xd8\xff"
+        if r.key.endswith(".jpg"):
+            assert r.content_type == "image/jpeg" and payload[:3] == b"\xff\xd8\xff"
+        else:
+            assert r.key.endswith(".webp") and r.content_type == "image/webp"
+            assert payload[:4] == b"RIFF" and payload[8:12] == b"WEBP"
     planned = plan_renditions(photo, SETTINGS)
     assert [(p.key, p.width, p.height) for p in planned] == [
         (r.key, r.width, r.height) for r in camera_output.renditions
@@ -97,8 +108,7 @@ def test_small_source_is_never_enlarged_nor_duplicated(tmp_path):
     path = write_jpeg(tmp_path / "small.jpg", real_photo("picos", 900), **CANON)  # 900×675
     out = render(path)
     sizes = [(r.width, r.height) for r in out.renditions]
-    assert sizes == [(900, 675), (480, 360)]
-    assert len(set(sizes)) == len(sizes)
+    assert sizes == [(900, 675), (900, 675), (480, 360), (480, 360)]
     assert len({r.key for r in out.renditions}) == len(out.renditions)
     assert len(out.payloads) == len(out.renditions)
     for payload in out.payloads:
@@ -118,7 +128,7 @@ def test_orientation_6_gives_upright_portrait_pixels(tmp_path, sizes):
     for r, payload in zip(out.renditions, out.payloads, strict=True):
         img = decoded(payload)
         assert img.height > img.width, (r.width, r.height)
-        assert "exif" not in img.info  # no Orientation tag left to turn it a second time
+        assert ORIENTATION not in img.getexif()  # nothing left to turn it a second time
         right = mean_abs_diff(img, shown)
         wrong = mean_abs_diff(
             img, shown.transpose(Image.Transpose.ROTATE_180)
@@ -129,33 +139,124 @@ def test_orientation_6_gives_upright_portrait_pixels(tmp_path, sizes):
         assert unrotated > 4 * right
 
 
-def test_no_exif_and_no_gps_in_renditions(camera_output, tmp_path):
+def test_only_artist_copyright_and_capture_time_are_published(camera_output):
     for payload in camera_output.payloads:
-        img = decoded(payload)
-        assert "exif" not in img.info
-        assert len(img.getexif()) == 0
-        assert b"Exif\x00\x00" not in payload
+        tags = piexif.load(decoded(payload).info["exif"])
+        assert tags["Exif"] == {
+            piexif.ExifIFD.DateTimeOriginal: b"2018:06:14 09:02:11",
+            piexif.ExifIFD.SubSecTimeOriginal: b"27",
+            piexif.ExifIFD.OffsetTimeOriginal: b"+02:00",
+        }
+        assert set(tags["0th"]) <= {piexif.ImageIFD.ExifTag}
+        assert not tags["GPS"] and not tags["1st"] and tags["thumbnail"] is None
         assert b"032021001234" not in payload  # the body serial number
-        assert b"Aitzgorri" not in payload  # nor any other text from the camera file
+        assert b"Aitzgorri" not in payload  # nor the description, nor any other text
+        assert b"Canon" not in payload
 
 
-@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed")
-def test_exiftool_finds_no_gps_in_renditions(camera_output, camera_file, tmp_path):
-    files = []
-    for i, payload in enumerate(camera_output.payloads):
-        files.append(tmp_path / f"r{i}.jpg")
-        files[-1].write_bytes(payload)
+def exiftool(*paths: Path) -> list[dict]:
     run = subprocess.run(
-        [EXIFTOOL, "-j", "-G", str(camera_file), *map(str, files)],
+        [EXIFTOOL, "-j", "-G", "-a", "-u", *map(str, paths)],
         capture_output=True,
         text=True,
         check=True,
     )
-    source, *renditions = json.loads(run.stdout)
-    assert any(k.endswith(":GPSLatitude") for k in source)  # exiftool does see the source's GPS
+    return json.loads(run.stdout)
+
+
+def written(out: RenderOutput, folder: Path) -> list[Path]:
+    files = []
+    for r, payload in zip(out.renditions, out.payloads, strict=True):
+        files.append(folder / r.key.split("/")[-1])
+        files[-1].write_bytes(payload)
+    return files
+
+
+def gps_tags(tags: dict) -> list[str]:
+    return [k for k in tags if k.split(":")[-1].startswith("GPS")]
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed")
+def test_exiftool_finds_no_gps_in_renditions(camera_output, camera_file, tmp_path):
+    source, *renditions = exiftool(camera_file, *written(camera_output, tmp_path))
+    assert gps_tags(source) and "EXIF:SerialNumber" in source  # exiftool does see them
+    kept = {"EXIF:DateTimeOriginal", "EXIF:SubSecTimeOriginal", "EXIF:OffsetTimeOriginal"}
     for tags in renditions:
-        assert not [k for k in tags if k.split(":")[-1].startswith("GPS")]
-        assert not [k for k in tags if k.startswith("EXIF:")]
+        assert not gps_tags(tags), tags["SourceFile"]
+        assert {k for k in tags if k.startswith(("EXIF:", "IFD1:", "MakerNotes:"))} == kept
+
+
+@pytest.fixture(scope="module")
+def credited_file(tmp_path_factory) -> Path:
+    """A camera file whose EXIF names the photographer and the rights holder, with GPS."""
+    exif = piexif.load(exif_block(**CANON, taken="2018:06:14 10:00:00", gps=True))
+    exif["0th"][piexif.ImageIFD.Artist] = b"Ane Etxeberria"
+    exif["0th"][piexif.ImageIFD.Copyright] = b"(c) 2018 Spark"
+    exif["1st"] = {}
+    path = tmp_path_factory.mktemp("credited") / "IMG_0007.JPG"
+    return write_jpeg(path, real_photo("picos", 1200), exif=piexif.dump(exif))
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed")
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (RenderSettings(), {"Artist", "Copyright", "DateTimeOriginal"}),
+        (RenderSettings(keep_gps=True), {"Artist", "Copyright", "DateTimeOriginal", "GPS"}),
+        (RenderSettings(metadata="none"), set()),
+    ],
+    ids=["default", "keep-gps", "strip-all"],
+)
+def test_metadata_options(credited_file, tmp_path, settings, expected):
+    out = render(
+        credited_file,
+        RenderSettings(sizes=(480,), metadata=settings.metadata, keep_gps=settings.keep_gps),
+    )
+    for tags in exiftool(*written(out, tmp_path)):
+        exif = {k.split(":")[1] for k in tags if k.startswith("EXIF:")}
+        found = {"GPS" if name.startswith("GPS") else name for name in exif}
+        assert found == expected, tags["SourceFile"]
+        if "Artist" in expected:
+            assert tags["EXIF:Artist"] == "Ane Etxeberria"
+            assert tags["EXIF:Copyright"] == "(c) 2018 Spark"
+        if "GPS" not in expected:
+            assert not gps_tags(tags)
+
+
+@pytest.mark.skipif(not features.check("avif"), reason="this Pillow cannot write AVIF")
+def test_avif_renditions_when_asked(credited_file, tmp_path):
+    settings = RenderSettings(sizes=(1024, 480), formats=("jpeg", "webp", "avif"))
+    out = render(credited_file, settings)
+    avif = [
+        (r, p)
+        for r, p in zip(out.renditions, out.payloads, strict=True)
+        if r.content_type == "image/avif"
+    ]
+    assert [r.width for r, _ in avif] == [1024, 480] and all(
+        r.key.endswith(".avif") for r, _ in avif
+    )
+    for r, payload in avif:
+        img = decoded(payload)
+        assert img.format == "AVIF" and img.size == (r.width, r.height)
+        assert mean_abs_diff(img, real_photo("picos")) < 4
+    if EXIFTOOL:
+        for tags in exiftool(*written(out, tmp_path)):
+            assert not gps_tags(tags), tags["SourceFile"]
+
+
+def test_each_format_keeps_its_keys_when_another_changes(camera_file):
+    photo = photo_of(camera_file)
+    before = {p.key for p in plan_renditions(photo, SETTINGS)}
+    after = {p.key for p in plan_renditions(photo, RenderSettings(webp_quality=70))}
+    assert {k for k in before if k.endswith(".jpg")} == {k for k in after if k.endswith(".jpg")}
+    assert not {k for k in before if k.endswith(".webp")} & after
+
+
+def test_formats_must_include_jpeg_and_be_known():
+    with pytest.raises(RenderSettingsError, match="jpeg"):
+        RenderSettings(formats=("webp",))
+    with pytest.raises(RenderSettingsError, match="gif"):
+        RenderSettings(formats=("jpeg", "gif"))
 
 
 def icc_description(payload: bytes) -> str:
@@ -202,8 +303,10 @@ def test_untagged_source_stays_untagged_srgb(camera_output):
         assert not img.info.get("icc_profile")
 
 
-def test_renditions_are_progressive(camera_output):
-    for payload in camera_output.payloads:
+def test_jpeg_renditions_are_progressive(camera_output):
+    for r, payload in zip(camera_output.renditions, camera_output.payloads, strict=True):
+        if r.content_type != "image/jpeg":
+            continue
         info = decoded(payload).info
         assert info.get("progressive") or info.get("progression")
 
