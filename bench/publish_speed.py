@@ -30,6 +30,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -66,10 +67,50 @@ class Result:
     by_kind: dict[str, int] = field(default_factory=dict)
     detail: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    cpu: float = 0.0  # CPU seconds of the tool's processes (user + system)
+    server_cpu: float | None = None  # of the local Ceph processes (RGW, OSD, monitor)
 
     @property
     def objects_per_s(self) -> float:
         return self.objects / self.seconds if self.seconds else float("inf")
+
+
+# ------------------------------------------------------------------ CPU time
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and its waited-for children (rclone, a process pool)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+
+
+def server_cpu() -> float | None:
+    """CPU seconds so far of the Ceph processes on this machine; None when there are none."""
+    total, found, tick = 0.0, False, os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            if name == "radosgw" or name.startswith("ceph-"):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+                found = True
+        except OSError:
+            continue
+    return total if found else None
+
+
+class CpuMeter:
+    """CPU seconds spent by us (and our children) and by the S3 server between two points."""
+
+    def __init__(self) -> None:
+        self.own, self.server = own_cpu(), server_cpu()
+
+    def read(self) -> tuple[float, float | None]:
+        server = server_cpu()
+        spent = None if server is None or self.server is None else server - self.server
+        return own_cpu() - self.own, spent
 
 
 # ------------------------------------------------------------------ payloads
@@ -164,6 +205,7 @@ def gallerypipe_publish(url: str, options, payloads: Payloads, phase: str) -> Re
 
     counter = RequestCounter()
     marks = {}
+    meter = CpuMeter()
     start = time.perf_counter()
     store = open_store(url, options)  # a fresh client, as a new CLI run would have
     store.client.meta.events.register("before-send.s3", counter)
@@ -184,6 +226,7 @@ def gallerypipe_publish(url: str, options, payloads: Payloads, phase: str) -> Re
     changed = publish_manifest(store, payloads.manifest, previous)
     marks["manifest"] = time.perf_counter()
     seconds = marks["manifest"] - start
+    cpu, server = meter.read()
     counts = counter.reset()
     detail, last = {}, start
     for name, at in marks.items():
@@ -201,6 +244,8 @@ def gallerypipe_publish(url: str, options, payloads: Payloads, phase: str) -> Re
         dict(counts),
         detail,
         note,
+        cpu,
+        server,
     )
 
 
@@ -253,9 +298,11 @@ def rclone_copy(
     # --dump implies -vv (and refuses --log-level); INFO is enough to see "Copied"
     cmd += ["--dump", "headers"] if count else ["--log-level", "INFO"]
     log.unlink(missing_ok=True)
+    meter = CpuMeter()
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    cpu, server = meter.read()
     text = log.read_text(errors="replace") if log.exists() else ""
     if done.returncode != 0:
         tail = "\n".join((done.stderr + text).splitlines()[-15:])
@@ -277,6 +324,8 @@ def rclone_copy(
         copied,
         dict(by_kind),
         note=f"{copied} copied",
+        cpu=cpu,
+        server_cpu=server,
     )
 
 
@@ -338,36 +387,45 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def summarize(rounds: list[list[Result]]) -> list[Result]:
-    """One row per tool and phase: the median seconds over the rounds (requests of round one)."""
+    """One row per tool and phase: medians over the rounds (requests of round one)."""
     rows: dict[tuple[str, str], Result] = {}
-    times: dict[tuple[str, str], list[float]] = {}
+    runs: dict[tuple[str, str], list[Result]] = {}
     for results in rounds:
         for r in results:
             rows.setdefault((r.tool, r.phase), r)
-            times.setdefault((r.tool, r.phase), []).append(r.seconds)
+            runs.setdefault((r.tool, r.phase), []).append(r)
     summary = []
     for key, first in rows.items():
-        seconds = statistics.median(times[key])
-        row = Result(**{**vars(first), "seconds": seconds})
-        if len(times[key]) > 1:
-            row.note = "runs: " + " ".join(f"{t:.2f}" for t in times[key])
+        times = [r.seconds for r in runs[key]]
+        servers = [r.server_cpu for r in runs[key] if r.server_cpu is not None]
+        row = Result(
+            **{
+                **vars(first),
+                "seconds": statistics.median(times),
+                "cpu": statistics.median(r.cpu for r in runs[key]),
+                "server_cpu": statistics.median(servers) if servers else None,
+            }
+        )
+        if len(times) > 1:
+            row.note = "runs: " + " ".join(f"{t:.2f}" for t in times)
         summary.append(row)
     return summary
 
 
 def print_table(results: list[Result]) -> None:
     header = (
-        f"{'tool':<22} {'phase':<6} {'seconds':>8} {'requests':>9} {'objects/s':>10}"
-        "  requests by kind"
+        f"{'tool':<22} {'phase':<6} {'seconds':>8} {'CPU s':>6} {'server':>6} {'requests':>9} "
+        f"{'objects/s':>10}  requests by kind"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         kinds = " ".join(f"{k}={v}" for k, v in sorted(r.by_kind.items()))
         requests = "-" if r.requests is None else str(r.requests)
+        server = "-" if r.server_cpu is None else f"{r.server_cpu:.1f}"
         print(
-            f"{r.tool:<22} {r.phase:<6} {r.seconds:>8.2f} {requests:>9} {r.objects_per_s:>10.0f}"
-            f"  {kinds}"
+            f"{r.tool:<22} {r.phase:<6} {r.seconds:>8.2f} {r.cpu:>6.1f} {server:>6} {requests:>9} "
+            f"{r.objects_per_s:>10.0f}  {kinds}"
         )
     for r in results:
         if r.note.startswith("runs:"):
@@ -385,7 +443,8 @@ def print_ratios(results: list[Result]) -> None:
         if mine is not None:
             print(
                 f"  {other.phase:<6} vs {other.tool:<22} seconds "
-                f"{ratio(mine.seconds, other.seconds):>5}   requests "
+                f"{ratio(mine.seconds, other.seconds):>5}   CPU {ratio(mine.cpu, other.cpu):>5}   "
+                f"server CPU {ratio(mine.server_cpu, other.server_cpu):>5}   requests "
                 f"{ratio(mine.requests, other.requests):>5}"
             )
 
