@@ -75,7 +75,8 @@ def publish_manifest(store: Storage, payload: bytes, previous: PreviousManifest)
         if store.get(MANIFEST_KEY) == payload:
             return True  # our own write, answered late (a retry after a lost response)
         raise StorageError(
-            f"{MANIFEST_KEY} was changed by another publisher during this run; re-run to merge"
+            f"{MANIFEST_KEY} was changed by another publisher during this run; nothing was "
+            "replaced (re-run to publish on top of it)"
         ) from err
     return True
 
