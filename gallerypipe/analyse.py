@@ -56,13 +56,19 @@ def sidecar_digest(sidecars: Sidecars) -> str:
     return digest.hexdigest()
 
 
-def analyse_file(source: SourceFile) -> Analysed | Problem:
-    """Everything later stages need about one photo; a Problem instead of raising."""
+def read_photo(source: SourceFile) -> tuple[bytes, str] | Problem:
+    """The photo's bytes and their sha256, or why they could not be read."""
     try:
         data = source.path.read_bytes()
     except OSError as err:
         return Problem(source.display, f"cannot read: {err.strerror or err}")
-    return analyse_read(source, data, hashlib.sha256(data).hexdigest())
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def analyse_file(source: SourceFile) -> Analysed | Problem:
+    """Everything later stages need about one photo; a Problem instead of raising."""
+    read = read_photo(source)
+    return read if isinstance(read, Problem) else analyse_read(source, *read)
 
 
 def analyse_read(source: SourceFile, data: bytes, sha256: str) -> Analysed | Problem:

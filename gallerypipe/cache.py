@@ -9,7 +9,6 @@ the XMP sidecars' bytes, so editing a title in Lightroom is seen on the next run
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import sqlite3
@@ -18,7 +17,14 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from .analyse import HASH_METHOD, Analysed, analyse_read, read_sidecars, sidecar_digest
+from .analyse import (
+    HASH_METHOD,
+    Analysed,
+    analyse_read,
+    read_photo,
+    read_sidecars,
+    sidecar_digest,
+)
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 
 ANALYSIS_VERSION = 3  # bump when analyse_bytes computes anything differently
@@ -79,11 +85,10 @@ def _identity(source: SourceFile) -> tuple[str, int, int]:
 def analyse_cached(source: SourceFile, cache_path: Path | None = None) -> Analysed | Problem:
     """The analysis worker: read and hash the photo; decode it only if the cache does not know
     its content (a renamed or moved copy of a photo analysed before is not decoded again)."""
-    try:
-        data = source.path.read_bytes()
-    except OSError as err:
-        return Problem(source.display, f"cannot read: {err.strerror or err}")
-    sha256 = hashlib.sha256(data).hexdigest()
+    read = read_photo(source)
+    if isinstance(read, Problem):
+        return read
+    data, sha256 = read
     known = _by_content(cache_path, sha256, source) if cache_path else None
     return known or analyse_read(source, data, sha256)
 

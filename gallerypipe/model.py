@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -144,5 +145,9 @@ class GalleryItem:
     @property
     def largest(self) -> Rendition:
         """The largest JPEG rendition (the one the page bundle copies)."""
-        jpegs = [r for r in self.renditions if r.content_type == "image/jpeg"]
-        return max(jpegs or self.renditions, key=lambda r: r.width * r.height)
+        return largest_jpeg(self.renditions)
+
+
+def largest_jpeg(renditions: Sequence[Rendition]) -> Rendition:
+    jpegs = [r for r in renditions if r.content_type == "image/jpeg"]
+    return max(jpegs or renditions, key=lambda r: r.width * r.height)

@@ -25,7 +25,15 @@ from .manifest import (
     to_bytes,
 )
 from .metadata import event_timezone, ordering_time
-from .model import GalleryItem, Photo, Placeholder, Problem, Rendition, SourceFile
+from .model import (
+    GalleryItem,
+    Photo,
+    Placeholder,
+    Problem,
+    Rendition,
+    SourceFile,
+    largest_jpeg,
+)
 from .parallel import run_all
 from .publish import PublishPlan, plan_publish, publish_manifest, read_previous, upload
 from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
@@ -345,13 +353,9 @@ def _start_uploads(pool: ThreadPoolExecutor, store: Storage, result: RenderOutpu
 
 def _stage(staging: Path, result: RenderOutput) -> None:
     """Keep the largest JPEG on disk until the bundle is written (not in memory)."""
-    jpegs = [
-        rp
-        for rp in zip(result.renditions, result.payloads, strict=True)
-        if rp[0].content_type == "image/jpeg"
-    ]
-    largest = max(jpegs, key=lambda rp: rp[0].width)
-    (staging / f"{largest[0].sha256}.jpg").write_bytes(largest[1])
+    largest = largest_jpeg(result.renditions)
+    payload = result.payloads[result.renditions.index(largest)]
+    (staging / f"{largest.sha256}.jpg").write_bytes(payload)
 
 
 def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:
