@@ -15,6 +15,7 @@ import pytest
 from photos import CANON, embedded_icc, exif_block, photo_of, real_photo, write_jpeg
 from PIL import Image, ImageCms, ImageOps, features
 
+from gallerypipe.imaging import decode_rgb, open_image
 from gallerypipe.model import Problem
 from gallerypipe.renditions import (
     RenderOutput,
@@ -319,3 +320,28 @@ def test_unreadable_source_is_a_problem(tmp_path):
     assert isinstance(result, Problem)
     assert result.path == str(path)
     assert "cannot decode" in result.reason
+
+
+def test_decode_lands_on_the_smallest_eighth_that_covers(camera_file):
+    """2400 px wide: 1300 needs 5/8 (1500 px); Pillow's draft could only give the full 2400."""
+    data = camera_file.read_bytes()
+    with open_image(data) as img:
+        pixels = decode_rgb(data, img, (1300, 866))
+    assert pixels.shape == (999, 1500, 3)  # 1598 × 5/8, rounded up
+    source = real_photo("aitzgorri").resize((1500, 999))
+    assert mean_abs_diff(Image.fromarray(pixels), source) < 3
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_grey_and_cmyk_jpegs_render_as_rgb(tmp_path, mode):
+    """Grey goes through libjpeg-turbo's scaled decode, CMYK through Pillow."""
+    path = tmp_path / f"{mode}.jpg"
+    real_photo("picos", 1600).convert(mode).save(path, "JPEG", quality=90)
+    out = render(path)
+    assert [max(r.width, r.height) for r in out.renditions][::2] == [1600, 1024, 480]
+    with Image.open(path) as source:
+        expected = source.convert("RGB")
+    for payload in out.payloads:
+        img = decoded(payload)
+        assert img.mode == "RGB"
+        assert mean_abs_diff(img, expected) < 3
