@@ -14,6 +14,9 @@ import numpy as np
 import simplejpeg
 from PIL import Image, ImageFile
 
+# Pillow calls a JPEG carrying further images (an MPF preview, as Nikon, Sony, Fujifilm and
+# iPhones write) MPO; its first image is the photo, decoded like any JPEG.
+JPEG_FORMATS = ("JPEG", "MPO")
 # Real cameras reach ~200 MP (medium format, pixel shift); anything larger is refused unread.
 MAX_PIXELS = 250_000_000
 
@@ -92,7 +95,7 @@ def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 def decode(img: Image.Image, mode: str, min_size: tuple[int, int]) -> Image.Image:
     """Decode at the smallest JPEG DCT scale (draft) still covering min_size, as stored."""
-    if img.format == "JPEG":
+    if img.format in JPEG_FORMATS:
         img.draft(mode, min_size)
     try:
         img.load()
@@ -110,7 +113,7 @@ def decode_rgb(data: bytes, img: Image.Image, min_size: tuple[int, int]) -> np.n
     What simplejpeg refuses (CMYK, or a recoverable error its strict mode reports) goes through
     Pillow, which already decoded the photo once for analysis.
     """
-    if img.format == "JPEG" and img.mode in ("RGB", "L"):
+    if img.format in JPEG_FORMATS and img.mode in ("RGB", "L"):
         try:
             width, height = min_size
             return simplejpeg.decode_jpeg(

@@ -15,7 +15,7 @@ import pytest
 from photos import CANON, embedded_icc, exif_block, photo_of, real_photo, write_jpeg
 from PIL import Image, ImageCms, ImageOps, features
 
-from gallerypipe.imaging import decode_rgb, open_image
+from gallerypipe.imaging import decode, decode_rgb, open_image
 from gallerypipe.model import Problem
 from gallerypipe.renditions import (
     RenderOutput,
@@ -345,3 +345,22 @@ def test_grey_and_cmyk_jpegs_render_as_rgb(tmp_path, mode):
         img = decoded(payload)
         assert img.mode == "RGB"
         assert mean_abs_diff(img, expected) < 3
+
+
+def test_a_jpeg_with_an_mpf_preview_is_decoded_like_any_jpeg(tmp_path):
+    """Nikon, Sony, Fujifilm and iPhones append a preview (MPF); Pillow then says "MPO"."""
+    photo = real_photo("aitzgorri", 2400)
+    preview = real_photo("wine", 640)  # a different picture: the preview must not be published
+    path = tmp_path / "DSC_0001.JPG"
+    photo.save(path, "MPO", save_all=True, append_images=[preview], quality=90)
+    data = path.read_bytes()
+    with open_image(data) as img:
+        assert img.format == "MPO"
+        eighth = (-(-photo.width // 8), -(-photo.height // 8))
+        assert decode(img, "L", (300, 190)).size == eighth  # a draft, not a full decode
+    with open_image(data) as img:
+        assert decode_rgb(data, img, (1300, 866)).shape == (-(-photo.height * 5 // 8), 1500, 3)
+    out = render(path)
+    assert [r.width for r in out.renditions][::2] == [2048, 1024, 480]
+    for payload in out.payloads:
+        assert mean_abs_diff(decoded(payload), photo) < 3
