@@ -9,7 +9,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from .imaging import BadImage, apply_orientation, decode, exif_bytes, open_image, oriented_size
+from .imaging import BadImage, apply_orientation, decode_gray, exif_bytes, open_image, oriented_size
 from .metadata import add_captions, read_metadata
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 from .xmp import embedded_xmp, iptc_caption
@@ -93,7 +93,7 @@ def analyse_bytes(
         meta = read_metadata(exif_bytes(img))
         meta = add_captions(meta, embedded_xmp(img), iptc_caption(img), sidecars)
         full = oriented_size(img.size, meta.orientation)
-        gray = decode(img, "L", _hash_size(img.size))
+        gray, damage = decode_gray(data, img, _hash_size(img.size))
     gray = apply_orientation(gray, meta.orientation)
     # phash resizes to 32×32 first; doing it here once lets the turned copies cost nothing.
     thumb = gray.resize((THUMB, THUMB), Image.Resampling.LANCZOS)
@@ -107,6 +107,7 @@ def analyse_bytes(
         thumb=thumb.tobytes(),
         hash_method=HASH_METHOD,
         **quality_figures(gray),
+        damage=damage,
     )
     return Analysed(source, meta, analysis)
 

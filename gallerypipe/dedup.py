@@ -295,9 +295,11 @@ def _turn(thumbs: np.ndarray, turns: np.ndarray) -> np.ndarray:
 
 
 def keeper_rank(photo: Photo) -> tuple:
-    """Lower is better: higher rating, camera original over export, more pixels, sharper, first."""
+    """Lower is better: intact data, higher rating, camera original over export, more pixels,
+    sharper, first. Corrupt data goes first: its smeared blocks can even look sharper."""
     a = photo.analysis
     return (
+        bool(a.damage),
         -(photo.meta.rating or 0),
         not photo.meta.has_exif,
         -(a.width * a.height),
@@ -313,6 +315,7 @@ def why_kept(keep: Photo, others: Sequence[Photo]) -> str:
     ours, theirs = keeper_rank(keep), keeper_rank(runner)
     k, r = keep.analysis, runner.analysis
     reasons = (
+        "intact (the JPEG data of the others is corrupt)",
         f"higher rating ({keep.meta.rating or 0} over {runner.meta.rating or 0})",
         "camera original (the others have no EXIF)",
         f"more pixels ({k.width}×{k.height} over {r.width}×{r.height})",

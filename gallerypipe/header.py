@@ -50,9 +50,9 @@ def score(photo: Photo) -> HeaderScore:
 
 
 def candidates(photos: Sequence[Photo]) -> list[Photo]:
-    """The photos a header may be picked from: not rejected (unless all are)."""
-    allowed = [p for p in photos if p.meta.rating != -1]
-    return allowed or list(photos)
+    """The photos a header may be picked from: not rejected, not corrupt (unless all are)."""
+    allowed = [p for p in photos if p.meta.rating != -1] or list(photos)
+    return [p for p in allowed if not p.analysis.damage] or allowed
 
 
 def rank(photos: Sequence[Photo]) -> list[HeaderScore]:

@@ -104,6 +104,30 @@ def decode(img: Image.Image, mode: str, min_size: tuple[int, int]) -> Image.Imag
     return img if img.mode == mode else img.convert(mode)
 
 
+def decode_gray(
+    data: bytes, img: Image.Image, min_size: tuple[int, int]
+) -> tuple[Image.Image, str]:
+    """Grey pixels at Pillow's draft scale, and what libjpeg-turbo found corrupt ("" if nothing).
+
+    Corrupt entropy data (a failing card, an interrupted copy) decodes with grey or smeared
+    blocks, and Pillow says nothing of it; libjpeg-turbo's strict mode does. It decodes at the
+    scale Pillow's draft chose and with the same (accurate) DCT, so the pixels are Pillow's. What
+    strict mode refuses is decoded by Pillow, which still refuses what it cannot decode (a
+    truncated file); what Pillow decodes comes back with strict mode's reason.
+    """
+    damage = ""
+    if img.format in JPEG_FORMATS and img.mode in ("RGB", "L"):
+        img.draft("L", min_size)  # only sets the scale; img.size becomes the decoded size
+        try:
+            pixels = simplejpeg.decode_jpeg(
+                data, colorspace="GRAY", min_width=img.width, min_height=img.height
+            )
+            return Image.fromarray(pixels[:, :, 0]), ""
+        except ValueError as err:
+            damage = str(err)
+    return decode(img, "L", min_size), damage
+
+
 def decode_rgb(data: bytes, img: Image.Image, min_size: tuple[int, int]) -> np.ndarray:
     """RGB pixels as stored, decoded at the smallest scale still covering min_size.
 

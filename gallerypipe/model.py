@@ -77,6 +77,7 @@ class Analysis:
     sharpness: float
     clipped_highlights: float
     clipped_shadows: float
+    damage: str = ""  # what the JPEG decoder found corrupt in the data ("" when intact)
 
 
 @dataclass(frozen=True)

@@ -261,6 +261,11 @@ def analyse_all(
         if cache:
             cache.close()
     problems += [Problem(a.source.display, p) for a in analysed for p in a.meta.problems]
+    problems += [
+        Problem(a.source.display, f"corrupt JPEG data, decoded with errors: {a.analysis.damage}")
+        for a in analysed
+        if a.analysis.damage
+    ]
     return to_photos(analysed, offsets), problems, decoded
 
 

@@ -269,6 +269,14 @@ def write_truncated_jpeg(path: Path, keep: float = 0.5) -> Path:
     return path
 
 
+def corrupt_scan_data(jpeg: bytes, at: float = 0.9, length: int = 32) -> bytes:
+    """The JPEG with a run of its scan bytes garbled (a failing card): still decodable, with
+    smeared blocks from there on, and no 0xFF written, so no marker appears or vanishes."""
+    start = int(len(jpeg) * at)
+    garbled = bytes(0xFE if b ^ 0x55 == 0xFF else b ^ 0x55 for b in jpeg[start : start + length])
+    return jpeg[:start] + garbled + jpeg[start + length :]
+
+
 def write_empty_jpg(path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

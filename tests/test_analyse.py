@@ -10,6 +10,7 @@ import pytest
 from photos import (
     CANON,
     claim_size,
+    corrupt_scan_data,
     encode_jpeg,
     exif_block,
     hamming,
@@ -24,7 +25,7 @@ from photos import (
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from gallerypipe.analyse import Analysed, _hash_size, analyse_file
-from gallerypipe.imaging import BadImage, open_image
+from gallerypipe.imaging import BadImage, decode, decode_gray, open_image
 from gallerypipe.model import Problem, SourceFile
 from gallerypipe.scan import scan
 
@@ -134,6 +135,28 @@ def test_truncated_jpeg_is_a_problem(tmp_path):
     assert result.path == str(path)
     assert "cannot decode" in result.reason
     assert "truncated" in result.reason
+
+
+def test_corrupt_scan_data_is_analysed_and_flagged(tmp_path, landscape):
+    intact = encode_jpeg(landscape, exif=exif_block(**CANON))
+    path = tmp_path / "IMG_0001.JPG"
+    path.write_bytes(corrupt_scan_data(intact))
+    damaged = analysis_of(path)
+    assert "Corrupt JPEG data" in damaged.damage
+    path.write_bytes(intact)
+    assert analysis_of(path).damage == ""
+
+
+@pytest.mark.parametrize("name", ["aitzgorri", "wine", "picos"])
+def test_the_checked_grey_decode_gives_pillows_pixels(name):
+    """Hashes must not change with the decoder that checks the data."""
+    data = sample_path(name).read_bytes()
+    with open_image(data) as img:
+        size = _hash_size(img.size)
+        checked, damage = decode_gray(data, img, size)
+    with open_image(data) as img:
+        assert checked.tobytes() == decode(img, "L", size).tobytes()
+    assert damage == ""
 
 
 def test_decompression_bomb_header_is_refused_unread(tmp_path):

@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from photos import CANON, add_xmp, photo_of, photos_of, real_photo, write_jpeg, xmp_packet
+from photos import (
+    CANON,
+    add_xmp,
+    corrupt_scan_data,
+    photo_of,
+    photos_of,
+    real_photo,
+    write_jpeg,
+    xmp_packet,
+)
 from PIL import ImageEnhance, ImageFilter
 
 from gallerypipe.header import HeaderNotFound, pick_header, rank, score
@@ -126,6 +135,19 @@ def test_rating_breaks_a_tie_and_rejected_is_never_picked(tmp_path):
     both = photos_of(rejected, plain)
     assert rank(both)[0].photo.source.path == rejected  # it would win on the scores alone
     assert pick_header(both).source.path == plain
+
+
+def test_a_photo_with_corrupt_data_is_not_the_header_unless_alone(tmp_path):
+    scene = real_photo("fig", 800)
+    intact = write_jpeg(tmp_path / "a.jpg", scene, **CANON, taken="2018:06:14 09:00:00")
+    jpeg = write_jpeg(tmp_path / "b.jpg", scene, **CANON, taken="2018:06:14 08:59:00")
+    garbled = add_xmp(jpeg, xmp_packet(rating=5))
+    garbled.write_bytes(corrupt_scan_data(garbled.read_bytes()))
+    photos = photos_of(garbled, intact)
+    assert photos[0].analysis.damage
+    assert rank(photos)[0].photo.source.path == garbled  # rated: it would win on the scores
+    assert pick_header(photos).source.path == intact
+    assert pick_header(photos_of(garbled)).source.path == garbled
 
 
 def test_a_burst_frame_that_was_not_kept_is_never_the_header(tmp_path):

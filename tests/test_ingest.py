@@ -14,6 +14,7 @@ from pathlib import Path
 import piexif
 import pytest
 import yaml
+from photos import corrupt_scan_data, xmp_packet
 from PIL import Image
 
 from gallerypipe.pipeline import IngestOptions, ingest
@@ -320,3 +321,22 @@ def test_a_manifest_without_placeholders_gets_them_without_new_uploads(cards, tm
     assert report.rendered == 10 and report.uploaded == 0
     again = json.loads(manifest_path.read_text())
     assert {p["id"]: p["placeholder"] for p in again["photos"]} == expected
+
+
+def test_a_corrupt_copy_loses_to_the_intact_one_and_is_reported(cards: Path, tmp_path) -> None:
+    """The same photo on two cards, one copy garbled by a failing card: the intact one is
+    published even though the garbled one is rated higher, and the garbled one is named."""
+    original = cards / "card-a/DCIM/100CANON/IMG_5102.JPG"
+    damaged = cards / "card-b/DCIM/100NIKON/IMG_5102.JPG"
+    damaged.write_bytes(corrupt_scan_data(original.read_bytes()))
+    damaged.with_suffix(".xmp").write_bytes(xmp_packet(rating=5))
+    report = ingest(
+        IngestOptions(sources=(cards,), bundle=tmp_path / "b", store=str(tmp_path / "s"))
+    )
+    (group,) = [g for g in report.duplicates.groups if g.keep.source.path.name == "IMG_5102.JPG"]
+    assert group.keep.source.path == original
+    assert [d.photo.source.path for d in group.duplicates] == [damaged]
+    assert group.why_kept.startswith("intact")
+    reasons = {p.path: p.reason for p in report.skipped}
+    assert "corrupt JPEG data" in reasons[str(damaged)]
+    assert str(original) not in reasons
