@@ -262,7 +262,7 @@ def analyse_all(
             cache.close()
     problems += [Problem(a.source.display, p) for a in analysed for p in a.meta.problems]
     problems += [
-        Problem(a.source.display, f"corrupt JPEG data, decoded with errors: {a.analysis.damage}")
+        Problem(a.source.display, f"decoded with errors, check it: {a.analysis.damage}")
         for a in analysed
         if a.analysis.damage
     ]

@@ -338,5 +338,5 @@ def test_a_corrupt_copy_loses_to_the_intact_one_and_is_reported(cards: Path, tmp
     assert [d.photo.source.path for d in group.duplicates] == [damaged]
     assert group.why_kept.startswith("intact")
     reasons = {p.path: p.reason for p in report.skipped}
-    assert "corrupt JPEG data" in reasons[str(damaged)]
+    assert reasons[str(damaged)].startswith("decoded with errors, check it: Corrupt JPEG data")
     assert str(original) not in reasons
