@@ -31,6 +31,7 @@ from . import __version__
 USER_AGENT = f"gallerypipe/{__version__} awscrt/{awscrt.__version__}"
 CRT_RETRIES = 7  # as botocore's standard mode with max_attempts=8; backoff 0.5 s × 2^n, jitter
 _SENTINEL = "gallerypipe-key-sentinel"
+_MIN_PART = 5 * 1024 * 1024  # S3's smallest part
 
 
 class CrtPutter:
@@ -78,6 +79,9 @@ class CrtPutter:
             type=s3.S3RequestType.PUT_OBJECT,
             request=request,
             signing_config=self._signing(sha256),
+            # one request whatever the size: the CRT would go multipart above 8 MiB on its own
+            part_size=max(len(data), _MIN_PART),
+            multipart_upload_threshold=max(len(data), _MIN_PART),
             on_headers=lambda status_code, headers, **_: response.update(headers),
         ).finished_future
         error = done.exception()

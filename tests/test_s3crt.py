@@ -24,12 +24,13 @@ def putter(store: S3Storage) -> s3crt.CrtPutter:
     )
 
 
-def test_a_store_put_goes_through_the_crt_with_boto3s_headers(s3_store) -> None:
+@pytest.mark.parametrize("size", [3000, 12 * 1024 * 1024])  # above the CRT's own 8 MiB parts
+def test_a_store_put_goes_through_the_crt_with_boto3s_headers(s3_store, size: int) -> None:
     store = S3Storage(*s3_store)
-    data = os.urandom(3000)
+    data = os.urandom(size)
     etag = store.put("renditions/a b+c.jpg", data, "image/jpeg", IMMUTABLE)
     assert store._fast is not None and store._fast.puts == 1
-    assert etag == hashlib.md5(data).hexdigest()
+    assert etag == hashlib.md5(data).hexdigest()  # one PUT, not a multipart upload
     head = store.client.head_object(Bucket=store.bucket, Key=f"{store.prefix}/renditions/a b+c.jpg")
     assert head["ContentType"] == "image/jpeg" and head["CacheControl"] == IMMUTABLE
     assert head["Metadata"] == {"sha256": hashlib.sha256(data).hexdigest()}
