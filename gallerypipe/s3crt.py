@@ -1,0 +1,175 @@
+"""Single-part PutObject through the AWS Common Runtime (awscrt), for the renditions.
+
+Why: on a machine where the S3 server shares the CPU, client CPU per request decides how fast a
+first publish of thousands of small renditions goes. A 20 KiB S3Storage.put costs about 1.5 ms
+of client CPU through botocore + urllib3, spread over signing, hooks, serializing and the HTTP
+stack, and about 0.7 ms through the CRT's S3 client, which builds, signs and sends the same
+request in C (see bench/README.md). Everything else (listing, reads, conditional manifest
+writes, multipart) stays on boto3.
+
+The requests are the ones boto3 would send: SigV4 with the payload's sha256 signed (we know it,
+it also goes in the metadata), Content-MD5 (signed, so the server checks the bytes), no
+checksum trailers, the same headers; the CRT retries 5xx, throttling and connection errors
+with exponential backoff and jitter, and S3Storage retries a whole failed object on top.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from xml.etree import ElementTree
+
+import awscrt
+import botocore.exceptions
+from awscrt import auth, http, s3
+from awscrt import io as crt_io
+
+from . import __version__
+
+USER_AGENT = f"gallerypipe/{__version__} awscrt/{awscrt.__version__}"
+CRT_RETRIES = 7  # as botocore's standard mode with max_attempts=8; backoff 0.5 s × 2^n, jitter
+_SENTINEL = "gallerypipe-key-sentinel"
+_MIN_PART = 5 * 1024 * 1024  # S3's smallest part
+
+
+class CrtPutter:
+    """Unconditional single-part PUTs of one bucket, signed with the boto3 client's credentials."""
+
+    def __init__(self, client, credentials, bucket: str, transfers: int) -> None:
+        self.base, self.host = _object_url_base(client, bucket)
+        self.region = client.meta.region_name or "us-east-1"
+        self.credentials = _crt_credentials(credentials)
+        self.client = s3.S3Client(
+            bootstrap=_bootstrap(),
+            region=self.region,
+            tls_mode=s3.S3RequestTlsMode.DISABLED,
+            signing_config=self._signing(None),
+            max_active_connections_override=max(1, transfers),
+            retry_config=s3.S3RetryConfig(max_retries=CRT_RETRIES),
+            connect_timeout_ms=10_000,
+        )
+        self.puts = 0  # objects sent, for reports (the CRT's own retries are not seen)
+        self._count_lock = threading.Lock()
+
+    def put(self, key: str, data: bytes, headers: Mapping[str, str], sha256: str) -> str:
+        """PUT data at key (already prefixed, not yet URL-quoted); returns the ETag.
+
+        Failures raise botocore's exceptions (ClientError with the server's code, or
+        HTTPClientError), so that S3Storage reports and retries them as it does boto3's.
+        """
+        request = http.HttpRequest(
+            "PUT",
+            self.base + urllib.parse.quote(key, safe="/~"),
+            http.HttpHeaders(
+                [
+                    ("Host", self.host),
+                    ("Content-Length", str(len(data))),
+                    ("User-Agent", USER_AGENT),
+                    *headers.items(),
+                ]
+            ),
+            io.BytesIO(data),
+        )
+        response: dict[str, str] = {}
+        with self._count_lock:
+            self.puts += 1
+        done = self.client.make_request(
+            type=s3.S3RequestType.PUT_OBJECT,
+            request=request,
+            signing_config=self._signing(sha256),
+            # one request whatever the size: the CRT would go multipart above 8 MiB on its own
+            part_size=max(len(data), _MIN_PART),
+            multipart_upload_threshold=max(len(data), _MIN_PART),
+            on_headers=lambda status_code, headers, **_: response.update(headers),
+        ).finished_future
+        error = done.exception()
+        if error is not None:
+            raise _botocore_error(error) from error
+        return next((v for k, v in response.items() if k.lower() == "etag"), "").strip('"')
+
+    def _signing(self, sha256: str | None) -> auth.AwsSigningConfig:
+        """SigV4 as botocore signs S3 over any scheme: the payload hash in x-amz-content-sha256."""
+        return auth.AwsSigningConfig(
+            algorithm=auth.AwsSigningAlgorithm.V4,
+            signature_type=auth.AwsSignatureType.HTTP_REQUEST_HEADERS,
+            credentials_provider=self.credentials,
+            region=self.region,
+            service="s3",
+            signed_body_value=sha256,
+            signed_body_header_type=auth.AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256,
+            use_double_uri_encode=False,
+            should_normalize_uri_path=False,
+        )
+
+
+def usable(endpoint_url: str | None, client) -> bool:
+    """Only for a plain-HTTP custom endpoint (a server nearby, where client CPU is what limits)
+    reached without a proxy: that is what is tested. With AWS, boto3 keeps following S3's region
+    redirects; over HTTPS it keeps botocore's CA bundle and TLS settings; the CRT is given
+    neither botocore's proxies nor those."""
+    return (
+        (endpoint_url or "").startswith("http://")
+        and not client.meta.config.proxies
+        and not urllib.request.getproxies()
+    )
+
+
+def _object_url_base(client, bucket: str) -> tuple[str, str]:
+    """(path prefix, Host) of the bucket's objects, as the boto3 client addresses them.
+
+    A presigned URL is botocore's public way to get the resolved endpoint, addressing style
+    (path or virtual host) included, without sending anything.
+    """
+    url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": _SENTINEL})
+    parts = urllib.parse.urlsplit(url)
+    return parts.path[: parts.path.rindex(_SENTINEL)], parts.netloc
+
+
+def _crt_credentials(credentials) -> auth.AwsCredentialsProvider:
+    """The boto3 session's credentials (the standard AWS chain, refreshed by botocore)."""
+    if credentials is None:
+        raise botocore.exceptions.NoCredentialsError()
+
+    def current() -> auth.AwsCredentials:
+        frozen = credentials.get_frozen_credentials()
+        return auth.AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    return auth.AwsCredentialsProvider.new_delegate(current)
+
+
+_BOOTSTRAP: crt_io.ClientBootstrap | None = None
+_BOOTSTRAP_LOCK = threading.Lock()
+
+
+def _bootstrap() -> crt_io.ClientBootstrap:
+    """One event loop thread for the process: it only moves bytes, the work is signing."""
+    global _BOOTSTRAP
+    with _BOOTSTRAP_LOCK:
+        if _BOOTSTRAP is None:
+            loops = crt_io.EventLoopGroup(1)
+            _BOOTSTRAP = crt_io.ClientBootstrap(loops, crt_io.DefaultHostResolver(loops))
+        return _BOOTSTRAP
+
+
+def _botocore_error(error: BaseException) -> botocore.exceptions.BotoCoreError | Exception:
+    """The CRT's failure as the botocore exception boto3 would have raised for it."""
+    if isinstance(error, s3.S3ResponseError) and error.status_code:
+        code, message = _error_code(error.body or b"")
+        response = {
+            "Error": {"Code": code or str(error.status_code), "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": error.status_code},
+        }
+        return botocore.exceptions.ClientError(response, "PutObject")
+    return botocore.exceptions.HTTPClientError(error=f"{getattr(error, 'name', '')} {error}")
+
+
+def _error_code(body: bytes) -> tuple[str, str]:
+    """Code and Message of an S3 error document."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return "", ""
+    return root.findtext("Code") or "", root.findtext("Message") or ""
