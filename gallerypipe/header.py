@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .model import Photo
 
+PANORAMA = 2.0  # wider than this (width ÷ height) a header shows only part of the photo
 FACTORS = ("sharpness", "exposure", "landscape", "resolution", "rating")
 
 
@@ -36,13 +37,14 @@ def score(photo: Photo) -> HeaderScore:
     """Each factor near [0, 1] (resolution and rating reward above 1); the score is their product.
 
     sharpness: variance of the Laplacian at a fixed size, saturating; exposure: 1 less four times
-    the fractions of clipped highlights (≥245) and shadows (≤15); landscape: 1, portrait 0.4;
-    resolution: relative to 4 MP, up to 1.2, counted half; rating: 1 + 0.1 per star.
+    the fractions of clipped highlights (≥245) and shadows (≤15); landscape: 1 up to 2:1, less
+    for a wider panorama (a header crops it: 2 ÷ the ratio), portrait 0.4; resolution: relative
+    to 4 MP, up to 1.2, counted half; rating: 1 + 0.1 per star.
     """
     a = photo.analysis
     sharpness = 1 - math.exp(-a.sharpness / 150)
     exposure = max(0.0, 1 - 4 * a.clipped_highlights - 4 * a.clipped_shadows)
-    landscape = 1.0 if photo.landscape else 0.4
+    landscape = min(1.0, PANORAMA * a.height / a.width) if photo.landscape else 0.4
     resolution = min(1.2, math.sqrt(a.width * a.height / 4_000_000))
     rating = 1 + 0.1 * max(0, photo.meta.rating or 0)
     total = sharpness * exposure * landscape * (0.5 + 0.5 * resolution) * rating

@@ -137,6 +137,17 @@ def test_rating_breaks_a_tie_and_rejected_is_never_picked(tmp_path):
     assert pick_header(both).source.path == plain
 
 
+def test_a_wide_panorama_counts_as_less_landscape(tmp_path):
+    """A header crops a 4:1 panorama to a fraction of it; up to 2:1 nothing is lost."""
+    shapes = {"wide": (1600, 400), "two": (1200, 600), "classic": (1200, 800)}
+    paths = [
+        write_jpeg(tmp_path / f"{name}.jpg", real_photo("fig", size), **CANON)
+        for name, size in shapes.items()
+    ]
+    factors = {p.source.path.stem: score(p).landscape for p in photos_of(*paths)}
+    assert factors == {"wide": pytest.approx(0.5), "two": 1.0, "classic": 1.0}
+
+
 def test_a_photo_with_corrupt_data_is_not_the_header_unless_alone(tmp_path):
     scene = real_photo("fig", 800)
     intact = write_jpeg(tmp_path / "a.jpg", scene, **CANON, taken="2018:06:14 09:00:00")
