@@ -223,7 +223,11 @@ class S3Storage:
             if self._fast is None:
                 credentials = self.session.get_credentials()
                 self._fast = s3crt.CrtPutter(
-                    self.client, credentials, self.bucket, self.options.transfers
+                    self.client,
+                    credentials,
+                    self.bucket,
+                    self.options.transfers,
+                    s3crt.ca_file(self.session),
                 )
             return self._fast
 

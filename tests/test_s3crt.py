@@ -20,7 +20,11 @@ def md5_b64(data: bytes) -> str:
 
 def putter(store: S3Storage) -> s3crt.CrtPutter:
     return s3crt.CrtPutter(
-        store.client, store.session.get_credentials(), store.bucket, store.options.transfers
+        store.client,
+        store.session.get_credentials(),
+        store.bucket,
+        store.options.transfers,
+        s3crt.ca_file(store.session),
     )
 
 
@@ -66,11 +70,11 @@ def test_a_wrong_secret_is_refused_clearly_through_the_crt(s3_store, monkeypatch
     assert store._fast is not None and store._fast.puts >= 1
 
 
-def test_aws_https_or_a_proxy_leave_everything_to_boto3(s3_store, monkeypatch) -> None:
+def test_aws_or_a_proxy_leave_everything_to_boto3(s3_store, monkeypatch) -> None:
     store = S3Storage(*s3_store)
     endpoint = store.options.endpoint_url
     assert s3crt.usable(endpoint, store.client)
+    assert s3crt.usable(endpoint.replace("http://", "https://"), store.client)
     assert not s3crt.usable(None, store.client)
-    assert not s3crt.usable(endpoint.replace("http://", "https://"), store.client)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     assert not s3crt.usable(endpoint, store.client)
