@@ -126,6 +126,9 @@ class S3Storage:
             self.client = make_client(self.options, self.session)
         except botocore.exceptions.BotoCoreError as err:
             raise StorageError(f"{self.url}: {err}") from err
+        if s3crt.usable(self.options.endpoint_url, self.client):  # direct to a custom endpoint
+            with self._errors("(TLS)"):
+                s3crt.check_certificate(self.client, self.bucket, s3crt.ca_file(self.session))
         self._fast: s3crt.CrtPutter | None = None
         self._fast_lock = threading.Lock()
 
@@ -325,6 +328,8 @@ def _message(err: botocore.exceptions.ClientError) -> str:
 
 
 def _transient(err: BaseException | None) -> bool:
+    if isinstance(err, botocore.exceptions.SSLError) and s3crt.refused(err):
+        return False
     if isinstance(err, botocore.exceptions.ClientError):
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return status >= 500 or _code(err) in {"SlowDown", "Throttling", "RequestTimeout"}

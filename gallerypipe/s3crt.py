@@ -58,8 +58,6 @@ class CrtPutter:
         self.region = client.meta.region_name or "us-east-1"
         self.credentials = _crt_credentials(credentials)
         https = self.scheme == "https"
-        if https:
-            _check_certificate(f"https://{self.host}{self.base}", self.host, ca_file)
         self.client = s3.S3Client(
             bootstrap=_bootstrap(),
             region=self.region,
@@ -161,24 +159,40 @@ def ca_file(session) -> str:
     return botocore.httpsession.get_cert_path(verify)
 
 
-def _check_certificate(url: str, host: str, ca_file: str) -> None:
-    """Refuse the endpoint's certificate quickly, in boto3's words, if boto3 would refuse it.
+def check_certificate(client, bucket: str, ca_file: str) -> None:
+    """Refuse the endpoint's certificate at once, in boto3's words, if boto3 would refuse it.
 
-    The CRT verifies every connection itself, but its TLS library (s2n) reports a refused
-    certificate only as "negotiation failed", and after a deliberate delay of 10 s or more
-    (its blinding against timing attacks), retried like any connection failure: minutes before
-    the user learns why. One handshake with Python's ssl and the same CA file and host name
-    (what urllib3 does for boto3) answers at once, with OpenSSL's reason.
+    Both clients verify every connection, but slowly when refused: botocore's standard mode
+    retries an SSL error like any connection error (about 40 s), and the CRT's TLS library (s2n)
+    says only "negotiation failed", after a deliberate delay of 10 s or more (its blinding
+    against timing attacks), then retries: minutes, for each object, before the user learns why.
+    One handshake with Python's ssl and the same CA file and host name (what urllib3 does for
+    boto3) answers at once, with OpenSSL's reason; so does an endpoint that does not speak TLS.
+    A server that cannot be reached is left to the clients' own retries.
     """
-    parts = urllib.parse.urlsplit(f"//{host}")
-    context = ssl.create_default_context(cafile=ca_file)
+    scheme, base, host = _object_url_base(client, bucket)
+    if scheme != "https":
+        return
+    url, parts = f"https://{host}{base}", urllib.parse.urlsplit(f"//{host}")
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except OSError as err:
+        error = f"cannot read the CA bundle {ca_file}: {err.strerror or err}"
+        raise botocore.exceptions.SSLError(endpoint_url=url, error=error) from err
     try:
         with socket.create_connection((parts.hostname, parts.port or 443), timeout=10) as raw:
             context.wrap_socket(raw, server_hostname=parts.hostname).close()
     except ssl.SSLError as err:
-        raise botocore.exceptions.SSLError(endpoint_url=url, error=err) from err
-    except OSError as err:
-        raise botocore.exceptions.EndpointConnectionError(endpoint_url=url, error=err) from err
+        if refused(err):
+            raise botocore.exceptions.SSLError(endpoint_url=url, error=err) from err
+    except OSError:
+        return
+
+
+def refused(err: BaseException) -> bool:
+    """A certificate refused, or a server that does not speak TLS at all: retrying cannot help."""
+    text = str(err)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "WRONG_VERSION_NUMBER" in text
 
 
 def _tls(host: str, ca_file: str) -> crt_io.TlsConnectionOptions:

@@ -19,6 +19,7 @@ from test_s3crt import md5_b64, putter
 from tlsproxy import TlsProxy
 
 from gallerypipe import s3 as s3_module
+from gallerypipe import s3crt
 from gallerypipe.s3 import S3Storage
 from gallerypipe.storage import IMMUTABLE, StorageError, StoreOptions
 
@@ -72,25 +73,37 @@ def test_renditions_go_through_the_crt_over_https(https, ca_file, monkeypatch) -
 
 
 @pytest.mark.parametrize("names", [(), ("localhost",)], ids=["unknown-ca", "wrong-host"])
-def test_a_certificate_boto3_refuses_is_refused_by_the_crt_too(
+def test_a_certificate_boto3_would_refuse_fails_the_store_at_once(
     https, ca_file, names, untrusting, monkeypatch, ca
 ) -> None:
+    """Refused when the store opens, in boto3's words, before any request: each client would
+    otherwise retry the refusal for tens of seconds per object."""
     url, options, proxy = https
     if names:  # trusted CA, but a certificate for another host than the endpoint's 127.0.0.1
         monkeypatch.setenv("AWS_CA_BUNDLE", ca_file)
         ca.issue_cert(*names).configure_cert(proxy.context)
-    store = S3Storage(url, options)
-    endpoint = options.endpoint_url
-    with pytest.raises(StorageError, match=f"SSL validation failed for {endpoint}") as crt:
-        store.put("renditions/a.jpg", b"\xff\xd8data\xff\xd9", "image/jpeg", IMMUTABLE)
-    with pytest.raises(StorageError, match=f"SSL validation failed for {endpoint}") as boto3:
-        store.put("manifest.json", b"{}", "application/json", "no-cache", if_none_match=True)
+    with pytest.raises(StorageError, match="SSL validation failed for") as refused:
+        S3Storage(url, options)
+    message = str(refused.value)
     reason = "certificate is not valid" if names else "unable to get local issuer certificate"
-    assert reason in str(crt.value) and "CERTIFICATE_VERIFY_FAILED" in str(crt.value)
-    assert str(crt.value).startswith(f"{url}: renditions/a.jpg: ")
-    assert isinstance(boto3.value.__cause__, botocore.exceptions.SSLError)
-    assert isinstance(crt.value.__cause__, botocore.exceptions.SSLError)
-    assert store._fast is None and proxy.requests == 0
+    assert reason in message and "CERTIFICATE_VERIFY_FAILED" in message
+    assert message.startswith(f"{url}: (TLS): SSL validation failed for {options.endpoint_url}")
+    assert isinstance(refused.value.__cause__, botocore.exceptions.SSLError)
+    assert proxy.requests == 0
+
+
+def test_boto3_refuses_the_certificate_on_its_own_too(https, untrusting, monkeypatch) -> None:
+    """Past the check at opening (a certificate replaced during a run), boto3's own
+    verification refuses it, and the store does not retry the object."""
+    monkeypatch.setattr(s3crt, "check_certificate", lambda *args: None)
+    url, options, proxy = https
+    store = S3Storage(url, options)
+    with pytest.raises(
+        StorageError, match=f"SSL validation failed for {options.endpoint_url}"
+    ) as refused:
+        store.put("manifest.json", b"{}", "application/json", "no-cache", if_none_match=True)
+    assert isinstance(refused.value.__cause__, botocore.exceptions.SSLError)
+    assert proxy.requests == 0
 
 
 def test_the_ca_bundle_of_the_profile_is_trusted(https, ca_file, untrusting, monkeypatch) -> None:
@@ -119,3 +132,18 @@ def test_a_wrong_content_md5_is_refused_over_https(https, ca_file, monkeypatch) 
         putter(store).put(f"{store.prefix}/renditions/x.jpg", data, headers, sha256)
     assert caught.value.response["Error"]["Code"] in {"BadDigest", "InvalidDigest"}
     assert store.etag("renditions/x.jpg") is None and proxy.requests == 2
+
+
+def test_an_https_url_to_a_plain_http_server_fails_at_once(s3_store) -> None:
+    url, direct = s3_store
+    endpoint = direct.endpoint_url.replace("http://", "https://")
+    with pytest.raises(StorageError, match="WRONG_VERSION_NUMBER"):
+        S3Storage(url, StoreOptions(endpoint_url=endpoint, path_style=True))
+
+
+def test_a_missing_ca_bundle_is_named(https, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "nowhere.pem"))
+    url, options, proxy = https
+    with pytest.raises(StorageError, match=r"cannot read the CA bundle .*nowhere\.pem"):
+        S3Storage(url, options)
+    assert proxy.requests == 0
