@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ class BadImage(Exception):
     """A file that cannot be decoded; the message is the one-line reason shown to the user."""
 
 
+_PADDING_BYTES = 8
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
 
 
@@ -124,8 +126,15 @@ def decode_gray(
             )
             return Image.fromarray(pixels[:, :, 0]), ""
         except ValueError as err:
-            damage = str(err)
+            damage = "" if _padding(str(err)) else str(err)
     return decode(img, "L", min_size), damage
+
+
+def _padding(warning: str) -> bool:
+    """A few stray bytes before the end marker: padding some firmwares write after the last
+    block, which changes no pixel. Garbled scan data leaves dozens or more."""
+    found = re.search(r"(\d+) extraneous bytes before marker 0xd9", warning)
+    return found is not None and int(found.group(1)) <= _PADDING_BYTES
 
 
 def decode_rgb(data: bytes, img: Image.Image, min_size: tuple[int, int]) -> np.ndarray:

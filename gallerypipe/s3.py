@@ -15,6 +15,7 @@ import boto3
 import botocore.exceptions
 import botocore.session
 import botocore.utils
+from awscrt.exceptions import AwsCrtError
 from botocore.config import Config
 
 from . import __version__, s3crt
@@ -126,7 +127,8 @@ class S3Storage:
             self.client = make_client(self.options, self.session)
         except botocore.exceptions.BotoCoreError as err:
             raise StorageError(f"{self.url}: {err}") from err
-        if s3crt.usable(self.options.endpoint_url, self.client):  # direct to a custom endpoint
+        self._fast_usable = s3crt.usable(self.options.endpoint_url, self.client)
+        if self._fast_usable and self.options.endpoint_url.startswith("https://"):
             with self._errors("(TLS)"):
                 s3crt.check_certificate(self.client, self.bucket, s3crt.ca_file(self.session))
         self._fast: s3crt.CrtPutter | None = None
@@ -196,8 +198,8 @@ class S3Storage:
             head = self._retrying(key, functools.partial(self._put_multipart, args, data))
             return head["ETag"].strip('"')
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-        if not conditional and s3crt.usable(self.options.endpoint_url, self.client):
-            put = functools.partial(self._put_crt, args, data, md5)
+        if not conditional and (putter := self._crt_putter()):
+            put = functools.partial(self._put_crt, putter, args, data, md5)
             return self._retrying(key, put)["ETag"]
         if if_none_match:
             args["IfNoneMatch"] = "*"
@@ -208,7 +210,7 @@ class S3Storage:
         response = self._once(key, put) if conditional else self._retrying(key, put)
         return response["ETag"].strip('"')
 
-    def _put_crt(self, args: dict, data: bytes, md5: str) -> dict:
+    def _put_crt(self, putter: s3crt.CrtPutter, args: dict, data: bytes, md5: str) -> dict:
         """An unconditional single-part PUT through the CRT (s3crt says why), same headers."""
         headers = {
             "Content-Type": args["ContentType"],
@@ -218,20 +220,24 @@ class S3Storage:
         }
         if "ACL" in args:
             headers["x-amz-acl"] = args["ACL"]
-        putter = self._crt_putter()
         return {"ETag": putter.put(args["Key"], data, headers, args["Metadata"]["sha256"])}
 
-    def _crt_putter(self) -> s3crt.CrtPutter:
+    def _crt_putter(self) -> s3crt.CrtPutter | None:
+        """The CRT client for this store, made on first use; None where boto3 must do the PUT:
+        no custom endpoint, a proxy, or a CRT that cannot be set up here (a CA file its TLS
+        library cannot read, say), for which boto3, slower, still works."""
         with self._fast_lock:
-            if self._fast is None:
-                credentials = self.session.get_credentials()
-                self._fast = s3crt.CrtPutter(
-                    self.client,
-                    credentials,
-                    self.bucket,
-                    self.options.transfers,
-                    s3crt.ca_file(self.session),
-                )
+            if self._fast is None and self._fast_usable:
+                try:
+                    self._fast = s3crt.CrtPutter(
+                        self.client,
+                        self.session.get_credentials(),
+                        self.bucket,
+                        self.options.transfers,
+                        s3crt.ca_file(self.session),
+                    )
+                except (RuntimeError, AwsCrtError, botocore.exceptions.BotoCoreError):
+                    self._fast_usable = False
             return self._fast
 
     def _put_if_match(self, key: str, put: Callable[..., dict], etag: str) -> str:

@@ -20,6 +20,7 @@ with exponential backoff and jitter, and S3Storage retries a whole failed object
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import os
 import socket
@@ -40,6 +41,8 @@ from . import __version__
 
 USER_AGENT = f"gallerypipe/{__version__} awscrt/{awscrt.__version__}"
 CRT_RETRIES = 7  # as botocore's standard mode with max_attempts=8; backoff 0.5 s × 2^n, jitter
+STALL_SECONDS = 60.0  # as boto3's read_timeout; the CRT's S3 client has no timeout of its own
+SLOWEST_BYTES_PER_SECOND = 64 * 1024  # a poor uplink still gets its time for a big object
 _SENTINEL = "gallerypipe-key-sentinel"
 _MIN_PART = 5 * 1024 * 1024  # S3's smallest part
 _UNREACHABLE = {
@@ -94,7 +97,7 @@ class CrtPutter:
         response: dict[str, str] = {}
         with self._count_lock:
             self.puts += 1
-        done = self.client.make_request(
+        sent = self.client.make_request(
             type=s3.S3RequestType.PUT_OBJECT,
             request=request,
             signing_config=self._signing(sha256),
@@ -102,10 +105,16 @@ class CrtPutter:
             part_size=max(len(data), _MIN_PART),
             multipart_upload_threshold=max(len(data), _MIN_PART),
             on_headers=lambda status_code, headers, **_: response.update(headers),
-        ).finished_future
-        error = done.exception()
+        )
+        url = f"{self.scheme}://{self.host}{path}"
+        try:
+            error = sent.finished_future.exception(timeout=deadline(len(data)))
+        except concurrent.futures.TimeoutError:
+            sent.cancel()
+            sent.finished_future.exception()  # the CRT lets go of the request
+            raise botocore.exceptions.ReadTimeoutError(endpoint_url=url) from None
         if error is not None:
-            raise _botocore_error(error, f"{self.scheme}://{self.host}{path}") from error
+            raise _botocore_error(error, url) from error
         return next((v for k, v in response.items() if k.lower() == "etag"), "").strip('"')
 
     def _signing(self, sha256: str | None) -> auth.AwsSigningConfig:
@@ -121,6 +130,13 @@ class CrtPutter:
             use_double_uri_encode=False,
             should_normalize_uri_path=False,
         )
+
+
+def deadline(size: int) -> float:
+    """Seconds a PUT of size bytes may take, the CRT's own retries included, before it counts as
+    stalled (a server that accepts and never answers would otherwise hold the publish forever);
+    S3Storage then retries the object like a boto3 read timeout."""
+    return (CRT_RETRIES + 1) * STALL_SECONDS + size / SLOWEST_BYTES_PER_SECOND
 
 
 def usable(endpoint_url: str | None, client) -> bool:

@@ -147,6 +147,17 @@ def test_corrupt_scan_data_is_analysed_and_flagged(tmp_path, landscape):
     assert analysis_of(path).damage == ""
 
 
+def test_a_few_padding_bytes_before_the_end_marker_are_not_damage(tmp_path, landscape):
+    """Some firmwares pad after the last block; libjpeg-turbo warns, yet no pixel changes."""
+    intact = encode_jpeg(landscape, exif=exif_block(**CANON))
+    path = tmp_path / "IMG_0002.JPG"
+    path.write_bytes(intact[:-2] + bytes(3) + intact[-2:])
+    padded = analysis_of(path)
+    assert padded.damage == ""
+    path.write_bytes(intact)
+    assert padded.phash == analysis_of(path).phash
+
+
 @pytest.mark.parametrize("name", ["aitzgorri", "wine", "picos"])
 def test_the_checked_grey_decode_gives_pillows_pixels(name):
     """Hashes must not change with the decoder that checks the data."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import socket
 
 import botocore.exceptions
 import pytest
 
+from gallerypipe import s3 as s3_module
 from gallerypipe import s3crt
 from gallerypipe.s3 import S3Storage
-from gallerypipe.storage import IMMUTABLE, StorageError
+from gallerypipe.storage import IMMUTABLE, StorageError, StoreOptions
 
 
 def md5_b64(data: bytes) -> str:
@@ -78,3 +80,18 @@ def test_aws_or_a_proxy_leave_everything_to_boto3(s3_store, monkeypatch) -> None
     assert not s3crt.usable(None, store.client)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     assert not s3crt.usable(endpoint, store.client)
+
+
+def test_a_server_that_never_answers_is_a_timeout_not_a_hang(monkeypatch) -> None:
+    """The CRT's S3 client has no timeout of its own: a stalled PUT must still end."""
+    monkeypatch.setattr(s3crt, "STALL_SECONDS", 0.1)
+    monkeypatch.setattr(s3_module, "OBJECT_ATTEMPTS", 1)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSTALLED")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "never-sent-anywhere-that-answers")
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        store = S3Storage("s3://stalled/p", StoreOptions(endpoint_url=endpoint, path_style=True))
+        with pytest.raises(StorageError, match="Read timeout") as stalled:
+            store.put("renditions/a.jpg", b"\xff\xd8data\xff\xd9", "image/jpeg", IMMUTABLE)
+    assert isinstance(stalled.value.__cause__, botocore.exceptions.ReadTimeoutError)
+    assert store._fast is not None and store._fast.puts == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -147,3 +148,21 @@ def test_a_missing_ca_bundle_is_named(https, monkeypatch, tmp_path) -> None:
     with pytest.raises(StorageError, match=r"cannot read the CA bundle .*nowhere\.pem"):
         S3Storage(url, options)
     assert proxy.requests == 0
+
+
+def test_a_ca_file_the_crt_cannot_read_leaves_the_puts_to_boto3(
+    https, ca_file, tmp_path, monkeypatch
+):
+    """OpenSSL's "TRUSTED CERTIFICATE" form: Python's ssl (so boto3) reads it, the CRT's TLS
+    library does not. The publish still works, through boto3."""
+    trusted = tmp_path / "trusted.pem"
+    openssl = ["openssl", "x509", "-in", ca_file, "-addtrust", "serverAuth", "-out", str(trusted)]
+    subprocess.run(openssl, check=True)
+    assert "BEGIN TRUSTED CERTIFICATE" in trusted.read_text()
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(trusted))
+    url, options, proxy = https
+    store = S3Storage(url, options)
+    store.put("renditions/c.jpg", b"\xff\xd8trusted\xff\xd9", "image/jpeg", IMMUTABLE)
+    assert store._fast is None  # the CRT could not be set up
+    assert store.get("renditions/c.jpg") == b"\xff\xd8trusted\xff\xd9"
+    assert proxy.requests == 2
