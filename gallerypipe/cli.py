@@ -83,6 +83,11 @@ def store_options(command):
             envvar="GALLERYPIPE_TRANSFERS",
         ),
     ]
+    return _with_options(command, options)
+
+
+def _with_options(command, options: list):
+    """Apply click options so that --help lists them in the order given."""
     for option in reversed(options):
         command = option(command)
     return command
@@ -115,9 +120,7 @@ def analysis_options(command):
         ),
         click.option("--no-cache", is_flag=True, help="Analyse every photo again."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _with_options(command, options)
 
 
 def selection_options(command):
@@ -137,9 +140,7 @@ def selection_options(command):
             "--min-rating", type=click.IntRange(0, 5), help="Keep only photos rated at least N."
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return analysis_options(command)
+    return analysis_options(_with_options(command, options))
 
 
 def _analysis_kwargs(kwargs: dict) -> dict:

@@ -106,6 +106,11 @@ def decode(img: Image.Image, mode: str, min_size: tuple[int, int]) -> Image.Imag
     return img if img.mode == mode else img.convert(mode)
 
 
+def _turbo_decodable(img: Image.Image) -> bool:
+    """A JPEG simplejpeg decodes itself (CMYK and the rest go through Pillow)."""
+    return img.format in JPEG_FORMATS and img.mode in ("RGB", "L")
+
+
 def decode_gray(
     data: bytes, img: Image.Image, min_size: tuple[int, int]
 ) -> tuple[Image.Image, str]:
@@ -118,7 +123,7 @@ def decode_gray(
     truncated file); what Pillow decodes comes back with strict mode's reason.
     """
     damage = ""
-    if img.format in JPEG_FORMATS and img.mode in ("RGB", "L"):
+    if _turbo_decodable(img):
         img.draft("L", min_size)  # only sets the scale; img.size becomes the decoded size
         try:
             pixels = simplejpeg.decode_jpeg(
@@ -146,7 +151,7 @@ def decode_rgb(data: bytes, img: Image.Image, min_size: tuple[int, int]) -> np.n
     What simplejpeg refuses (CMYK, or a recoverable error its strict mode reports) goes through
     Pillow, which already decoded the photo once for analysis.
     """
-    if img.format in JPEG_FORMATS and img.mode in ("RGB", "L"):
+    if _turbo_decodable(img):
         try:
             width, height = min_size
             return simplejpeg.decode_jpeg(

@@ -189,35 +189,18 @@ def write_jpeg(
     path: Path,
     img: Image.Image,
     *,
-    make: str | None = None,
-    model: str | None = None,
-    serial: str | None = None,
-    taken: datetime | str | None = None,
-    subsec: str | None = None,
-    offset: str | None = None,
-    orientation: int | None = None,
-    description: str | None = None,
-    gps: bool = False,
     quality: int = 85,
     icc: bytes | None = None,
     exif: bytes | None = None,
+    **tags,
 ) -> Path:
-    """Write img as a JPEG with the given EXIF tags (no EXIF at all when none are given).
+    """Write img as a JPEG with the given EXIF tags (exif_block's keywords; no EXIF at all
+    when none are given).
 
     exif: a raw APP1 payload to use instead of the tags (e.g. a malformed one).
     """
     if exif is None:
-        exif = exif_block(
-            make=make,
-            model=model,
-            serial=serial,
-            taken=taken,
-            subsec=subsec,
-            offset=offset,
-            orientation=orientation,
-            description=description,
-            gps=gps,
-        )
+        exif = exif_block(**tags)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(encode_jpeg(img, quality=quality, icc=icc, exif=exif))
