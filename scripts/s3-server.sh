@@ -8,7 +8,9 @@
 #   install  apt-get install the Ceph daemons if missing (quick no-op otherwise)
 #   start    create a mon+osd+rgw cluster in DIR (or restart it with its data
 #            if DIR already holds one) and wait until S3 requests succeed;
-#            exits 0 at once if an RGW already answers with our credentials
+#            exits 0 at once if an RGW already answers with our credentials;
+#            a daemon that dies during start is started again, and a cluster
+#            that is incomplete or fails twice is replaced by a new one
 #   stop     stop rgw, osd, mon (in that order), waiting for each
 #   status   show the daemons of DIR; exit 0 iff S3 answers with our keys
 #
@@ -162,21 +164,26 @@ rgw data = $D/rgw.a
 EOF
 }
 
+# Each step checks its own status: errexit does not apply inside a function
+# called as the condition of || or if.
 create_cluster() {
-  local uuid
+  local uuid fsid
   log "creating a new cluster in $D"
-  mkdir -p "$D"/{run,log,mon.a,osd.0}
-  write_conf
-  ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
-  monmaptool --create --fsid "$(awk '/^fsid/{print $3}' "$D/ceph.conf")" \
-    --addv a "v1:127.0.0.1:$MON_PORT" "$D/monmap" >/dev/null
+  mkdir -p "$D"/{run,log,mon.a,osd.0} || return 1
+  write_conf || return 1
+  fsid=$(awk '/^fsid/{print $3}' "$D/ceph.conf")
+  ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' \
+    >/dev/null || return 1
+  monmaptool --create --fsid "$fsid" --addv a "v1:127.0.0.1:$MON_PORT" "$D/monmap" \
+    >/dev/null || return 1
   ceph-mon "${C[@]}" --mkfs -i a --monmap "$D/monmap" --keyring "$D/keyring" \
-    >>"$D/log/mon-mkfs.out" 2>&1
+    >>"$D/log/mon-mkfs.out" 2>&1 || return 1
   start_daemon mon ceph-mon "${C[@]}" -i a
   uuid=$(uuidgen)
-  timeout 60 ceph "${C[@]}" osd new "$uuid" >/dev/null
-  timeout 60 ceph "${C[@]}" osd crush add osd.0 1 root=default host=localhost >/dev/null 2>&1
-  ceph-osd "${C[@]}" -i 0 --mkfs --osd-uuid "$uuid" >>"$D/log/osd-mkfs.out" 2>&1
+  timeout 60 ceph "${C[@]}" osd new "$uuid" >/dev/null || return 1
+  timeout 60 ceph "${C[@]}" osd crush add osd.0 1 root=default host=localhost \
+    >/dev/null 2>&1 || return 1
+  ceph-osd "${C[@]}" -i 0 --mkfs --osd-uuid "$uuid" >>"$D/log/osd-mkfs.out" 2>&1 || return 1
   touch "$D/.initialized"
 }
 
@@ -208,14 +215,20 @@ s3_ready() {
   return 1
 }
 
-wait_for() { # description, command...
-  local what=$1 deadline=$((SECONDS + START_TIMEOUT))
+wait_for() { # description, command... -> 1 if a daemon died or time ran out
+  local what=$1 deadline=$((SECONDS + START_TIMEOUT)) n
   shift
   until "$@"; do
     if [ $SECONDS -ge $deadline ]; then
-      die "$what not ready after ${START_TIMEOUT}s; see $D/log"
+      log "$what not ready after ${START_TIMEOUT}s"
+      return 1
     fi
-    pid_alive rgw || die "radosgw exited; see $D/log/rgw.out and $D/log/client.rgw.a.log"
+    for n in mon osd rgw; do
+      pid_alive "$n" || {
+        log "$n exited while waiting for $what"
+        return 1
+      }
+    done
     sleep 0.5
   done
 }
@@ -229,7 +242,64 @@ warm_up() {
   s3_call DELETE "/$b" >/dev/null
 }
 
+# A cluster that finished creation and still has its stores (a cleaner of
+# /tmp may have taken part of it).
+cluster_complete() {
+  [ -f "$D/.initialized" ] && [ -d "$D/mon.a/store.db" ] && [ -f "$D/keyring" ] &&
+    [ -e "$D/osd.0/block" ] && [ -f "$D/osd.0/fsid" ]
+}
+
+remove_cluster() {
+  do_stop
+  rm -rf "${D:?}"/{run,log,mon.a,osd.0,rgw.a,ceph.conf,keyring,monmap,.initialized}
+}
+
+# Rotate a log that has grown past 100 MiB: RGW logs every request.
+trim_logs() {
+  local f
+  for f in "$D"/log/*; do
+    [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt 104857600 ] && mv -f "$f" "$f.old"
+  done
+  return 0
+}
+
+show_logs() { # the last lines of each daemon's output, to say why it failed
+  local f
+  for f in "$D"/log/{mon,osd,rgw}.out "$D"/log/{mon.a,osd.0,client.rgw.a}.log; do
+    [ -s "$f" ] || continue
+    log "--- last lines of $f"
+    tail -n 8 "$f" | cut -c1-300 >&2
+  done
+}
+
+# One try at bringing the cluster up; 1 if a daemon died or time ran out.
+bring_up() {
+  if [ -f "$D/ceph.conf" ] && ! cluster_complete; then
+    log "$D holds an incomplete cluster; removing it"
+    remove_cluster
+  fi
+  if [ ! -f "$D/ceph.conf" ]; then
+    create_cluster || return 1
+  else
+    pid_alive mon || log "restarting the cluster in $D"
+    mkdir -p "$D"/{run,log}
+    trim_logs
+    start_daemon mon ceph-mon "${C[@]}" -i a
+  fi
+  start_daemon osd ceph-osd "${C[@]}" -i 0
+  start_daemon rgw radosgw "${C[@]}" -n client.rgw.a \
+    --rgw-frontends "beast endpoint=127.0.0.1:$RGW_PORT"
+  user_checked=0
+  wait_for "radosgw on port $RGW_PORT" http_up &&
+    wait_for "S3 ListBuckets" s3_ready &&
+    wait_for "S3 CreateBucket" warm_up
+}
+
+# Daemons can die for reasons outside the cluster (a process sweep on the
+# machine, a port still held): try again, and on the last try start over
+# with a new cluster, since the tests' data is disposable.
 do_start() {
+  local try
   if s3_ok; then
     echo "S3 endpoint $ENDPOINT (already running)"
     return 0
@@ -241,25 +311,20 @@ do_start() {
   if [ -f "$D/ceph.conf" ] && ! grep -qx "$MARK" "$D/ceph.conf"; then
     die "$D/ceph.conf was not written by this script; use another DIR"
   fi
-  if [ -f "$D/ceph.conf" ] && [ ! -f "$D/.initialized" ]; then
-    log "$D holds a half-created cluster; removing it"
-    do_stop
-    rm -rf "${D:?}"/{run,log,mon.a,osd.0,rgw.a,ceph.conf,keyring,monmap}
-  fi
-  if [ ! -f "$D/ceph.conf" ]; then
-    create_cluster
-  else
-    pid_alive mon || log "restarting the cluster in $D"
-    mkdir -p "$D"/{run,log}
-    start_daemon mon ceph-mon "${C[@]}" -i a
-  fi
-  start_daemon osd ceph-osd "${C[@]}" -i 0
-  start_daemon rgw radosgw "${C[@]}" -n client.rgw.a \
-    --rgw-frontends "beast endpoint=127.0.0.1:$RGW_PORT"
-  wait_for "radosgw on port $RGW_PORT" http_up
-  wait_for "S3 ListBuckets" s3_ready
-  wait_for "S3 CreateBucket" warm_up
-  echo "S3 endpoint $ENDPOINT"
+  for try in 1 2 3; do
+    if bring_up; then
+      echo "S3 endpoint $ENDPOINT"
+      return 0
+    fi
+    show_logs
+    if [ $try = 2 ]; then
+      log "starting the cluster failed twice; creating a new one"
+      remove_cluster
+    else
+      do_stop
+    fi
+  done
+  die "radosgw did not start; see $D/log"
 }
 
 do_stop() {
