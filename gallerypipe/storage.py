@@ -31,7 +31,7 @@ class StoreOptions:
     region: str | None = None
     path_style: bool = False
     acl: str | None = None  # e.g. "public-read"; none unless asked
-    transfers: int = 16  # concurrent uploads
+    transfers: int = 8  # concurrent uploads
 
 
 @dataclass(frozen=True)
