@@ -314,6 +314,11 @@ class _translate_errors:
                     f"{self.where}: the store refused our credentials ({code}); check the access "
                     "key, secret key and profile"
                 ) from err
+            if code == "NoSuchBucket":
+                raise StorageError(
+                    f"{self.where}: the bucket does not exist (NoSuchBucket); create it, or check "
+                    "the store URL and the endpoint"
+                ) from err
             raise StorageError(f"{self.where}: {code}: {_message(err)}") from err
         if isinstance(err, botocore.exceptions.NoCredentialsError):
             raise StorageError(
@@ -330,7 +335,7 @@ def _code(err: botocore.exceptions.ClientError) -> str:
 
 
 def _message(err: botocore.exceptions.ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Message", "")) or "request failed"
+    return str(err.response.get("Error", {}).get("Message") or "request failed")
 
 
 def _transient(err: BaseException | None) -> bool:

@@ -86,6 +86,15 @@ def test_wrong_secret_key_is_refused_clearly(cards, tmp_path, s3_store, monkeypa
         publish(cards, tmp_path / "b", s3_store)
 
 
+def test_a_missing_bucket_is_named_before_any_work(cards, tmp_path, s3_store) -> None:
+    url, options = s3_store
+    missing = url.replace("s3://", "s3://no-such-", 1)
+    result = store_cli("ingest", (missing, options), str(cards), "--bundle", str(tmp_path / "b"))
+    assert result.returncode == 1
+    assert "the bucket does not exist" in result.stderr
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_stale_manifest_write_is_refused(cards, tmp_path, s3_store) -> None:
     publish(cards, tmp_path / "b", s3_store)
     store = S3Storage(*s3_store)
