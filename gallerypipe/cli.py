@@ -77,10 +77,11 @@ def store_options(command):
         ),
         click.option(
             "--transfers",
-            default=16,
+            default=StoreOptions.transfers,
             show_default=True,
             type=click.IntRange(1),
             envvar="GALLERYPIPE_TRANSFERS",
+            help="Concurrent uploads, reads and deletes.",
         ),
     ]
     return _with_options(command, options)
@@ -344,8 +345,20 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
 @store_options
 @click.option("--yes", is_flag=True, help="Delete for real (the default is a dry run).")
 @click.option("--max-delete", type=click.IntRange(0), help="Refuse to delete more than this.")
-@click.option("--keep-manifests", default=5, show_default=True, type=click.IntRange(0))
-@click.option("--min-age", default=3600, show_default=True, type=click.IntRange(0), help="Seconds.")
+@click.option(
+    "--keep-manifests",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Also keep what the newest N archived manifests (manifests/*.json) reference.",
+)
+@click.option(
+    "--min-age",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Seconds; younger objects are kept (a publish in progress may be uploading them).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def prune_command(store, yes, max_delete, keep_manifests, min_age, as_json, **kwargs) -> None:
     """Delete objects under the prefix that no kept manifest references."""

@@ -150,12 +150,14 @@ def plan_prune(
 
 
 def prune(store: Storage, plan: PrunePlan, max_delete: int | None = None) -> list[str]:
-    """Delete what the plan says, refusing outright when it is over the cap."""
+    """Delete what the plan says, refusing outright when it is over the cap.
+
+    Deleting is idempotent: after a failure a re-run completes the prune.
+    """
     if max_delete is not None and len(plan.delete) > max_delete:
         raise StorageError(
             f"prune would delete {len(plan.delete)} objects, over --max-delete {max_delete}; "
             "nothing was deleted"
         )
-    for key in plan.delete:
-        store.delete(key)
+    store.delete(plan.delete)
     return list(plan.delete)

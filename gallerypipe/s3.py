@@ -8,7 +8,8 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import boto3
@@ -26,6 +27,7 @@ PART_SIZE = 8 * 1024 * 1024
 OBJECT_ATTEMPTS = 3  # whole-object retries on top of botocore's per-request retries
 _REFUSED = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken"}
 _CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict"}
+_DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -69,6 +71,7 @@ def make_client(options: StoreOptions, core: botocore.session.Session):
     session = boto3.session.Session(botocore_session=core, region_name=options.region)
     client = session.client("s3", endpoint_url=options.endpoint_url, config=config)
     client.meta.events.register("before-send.s3.PutObject", _no_expect_continue)
+    client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
     _cache_endpoints(client, core)
     return client
 
@@ -115,6 +118,15 @@ def _no_expect_continue(request, **_) -> None:
     """`Expect: 100-continue` costs a round trip per PUT; our bodies are small and the header is
     not signed, so it can go."""
     request.headers.pop("Expect", None)
+
+
+def _add_content_md5(request, **_) -> None:
+    """DeleteObjects must carry a checksum: botocore sends CRC32 alone, and servers that predate
+    the new checksums (older MinIO, Ceph and others) ask for Content-MD5 instead."""
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    request.headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
 class S3Storage:
@@ -170,9 +182,25 @@ class S3Storage:
             raise
         return head["ETag"].strip('"')
 
-    def delete(self, key: str) -> None:
-        with self._errors(key):
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+    def delete(self, keys: Sequence[str]) -> None:
+        """DeleteObjects in batches (up to 1,000 keys each), `transfers` batches at a time."""
+        full = [self._key(key) for key in keys]
+        size = max(1, min(_DELETE_BATCH, -(-len(full) // self.options.transfers)))
+        batches = [full[i : i + size] for i in range(0, len(full), size)]
+        with ThreadPoolExecutor(max_workers=self.options.transfers) as pool:
+            failed = [error for errors in pool.map(self._delete_batch, batches) for error in errors]
+        if failed:
+            raise StorageError(
+                f"{self.url}: {len(failed)} objects were not deleted: " + "; ".join(failed[:5])
+            )
+
+    def _delete_batch(self, keys: list[str]) -> list[str]:
+        with self._errors("(delete)"):
+            answer = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+        return [f"{e.get('Key')}: {e.get('Code')}" for e in answer.get("Errors", [])]
 
     def put(
         self,

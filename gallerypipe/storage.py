@@ -6,6 +6,7 @@ import hashlib
 import os
 import posixpath
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -64,7 +65,9 @@ class Storage(Protocol):
 
     def etag(self, key: str) -> str | None: ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, keys: Sequence[str]) -> None:
+        """Delete these keys (what is gone already is fine); raise naming any that failed."""
+        ...
 
 
 def safe_key(key: str) -> str:
@@ -140,8 +143,9 @@ class LocalStorage:
         path = self._path(key)
         return etag_of(path.read_bytes()) if path.exists() else None
 
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+    def delete(self, keys: Sequence[str]) -> None:
+        for path in [self._path(key) for key in keys]:
+            path.unlink(missing_ok=True)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

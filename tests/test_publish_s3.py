@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -130,13 +132,41 @@ def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> Non
     assert not verify(store)
 
 
+def test_delete_batches_carry_content_md5_and_name_what_failed(s3_store) -> None:
+    store = S3Storage(s3_store[0], replace(s3_store[1], transfers=4))
+    keys = [f"renditions/old-{n:02d}.jpg" for n in range(30)]
+    for key in keys:
+        store.put(key, key.encode(), "image/jpeg", "no-cache")
+    sent = []
+    store.client.meta.events.register(
+        "before-send.s3.DeleteObjects", lambda request, **_: sent.append(request)
+    )
+    store.delete([*keys, "renditions/never-there.jpg"])  # deleting what is gone is fine
+    assert store.list() == {}
+    assert len(sent) == 4  # 31 keys, 4 transfers: batches of 8
+    for request in sent:
+        md5 = base64.b64encode(hashlib.md5(request.body).digest()).decode()
+        assert request.headers["Content-MD5"].decode() == md5
+
+    store.put("renditions/held.jpg", b"x", "image/jpeg", "no-cache")
+    store.put("renditions/free.jpg", b"x", "image/jpeg", "no-cache")
+    held = f"arn:aws:s3:::{store.bucket}/{store.prefix}/renditions/held.jpg"
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": held}
+    store.client.put_bucket_policy(
+        Bucket=store.bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
+    )
+    with pytest.raises(StorageError, match=r"1 objects were not deleted: .*held.jpg: AccessDenied"):
+        store.delete(["renditions/held.jpg", "renditions/free.jpg"])
+    assert sorted(store.list()) == ["renditions/held.jpg"]
+
+
 def test_verify_catches_a_deleted_and_a_corrupted_object(cards, tmp_path, s3_store) -> None:
     publish(cards, tmp_path / "b", s3_store)
     store = S3Storage(*s3_store)
     keys = [
         r["key"] for p in json.loads(store.get(MANIFEST_KEY))["photos"] for r in p["renditions"]
     ]
-    store.delete(keys[0])
+    store.delete([keys[0]])
     original = store.get(keys[1])
     corrupted = bytearray(original)
     corrupted[len(corrupted) // 2] ^= 0xFF

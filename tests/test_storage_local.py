@@ -77,12 +77,12 @@ def test_round_trip(tmp_path, jpeg):
     assert sorted(listed) == ["manifest.json", key]
     assert listed[key].size == len(jpeg)
     assert listed[key].key == key
-    store.delete(key)
+    store.delete([key])
     assert sorted(store.list()) == ["manifest.json"]
     assert store.etag(key) is None
     with pytest.raises(StorageError, match="not in the store"):
         store.get(key)
-    store.delete(key)  # deleting what is gone is fine
+    store.delete([key])  # deleting what is gone is fine
 
 
 def test_overwrite_replaces_the_whole_object(tmp_path, jpeg):
@@ -104,7 +104,7 @@ def test_store_refuses_unsafe_keys_before_touching_disk(tmp_path, jpeg):
         with pytest.raises(StorageError):
             store.get(key)
         with pytest.raises(StorageError):
-            store.delete(key)
+            store.delete([key])
     assert not (tmp_path / "outside.jpg").exists()
     assert not (tmp_path / "store").exists()
 
