@@ -200,6 +200,7 @@ class RequestCounter:
 
 
 def gallerypipe_publish(url: str, options, payloads: Payloads, phase: str) -> Result:
+    from gallerypipe.manifest import known_renditions
     from gallerypipe.publish import plan_publish, publish_manifest, read_previous, upload
     from gallerypipe.storage import open_store
 
@@ -214,7 +215,8 @@ def gallerypipe_publish(url: str, options, payloads: Payloads, phase: str) -> Re
     marks["list"] = time.perf_counter()
     previous = read_previous(store, existing)
     marks["read manifest"] = time.perf_counter()
-    plan = plan_publish(payloads.keys, existing)
+    claimed = {key: r.bytes for key, r in known_renditions(previous.data).items()}
+    plan = plan_publish(payloads.keys, existing, claimed)
     marks["plan"] = time.perf_counter()
     with ThreadPoolExecutor(max_workers=options.transfers) as pool:
         futures = [

@@ -201,7 +201,11 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--avif-quality", default=60, show_default=True, type=click.IntRange(1, 100))
 @click.option("--strip-all", is_flag=True, help="Publish no EXIF at all.")
 @click.option("--keep-gps", is_flag=True, help="Keep the GPS position in published renditions.")
-@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be published; the store and the bundle are not touched.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def ingest_command(**kwargs) -> None:
     """Ingest camera folders SOURCES into a Hugo page bundle and publish renditions."""
@@ -440,6 +444,7 @@ def summary(report: IngestReport) -> str:
         f"header: {report.header}",
         f"renditions: {report.uploaded} {'to upload' if report.dry_run else 'uploaded'}, "
         f"{report.reused} already in the store ({report.store})",
+        f"manifest: {_manifest_line(report)}",
         f"bundle: {report.bundle}",
     ]
     for group in report.duplicates.groups:
@@ -459,6 +464,15 @@ def summary(report: IngestReport) -> str:
         lines.append(f"problems ({len(report.skipped)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.skipped]
     return "\n".join(lines)
+
+
+def _manifest_line(report: IngestReport) -> str:
+    kept = (
+        f"; the current one kept as {report.manifest_archived}" if report.manifest_archived else ""
+    )
+    if report.dry_run:
+        return f"{report.manifest} would be written last, if it changes{kept}"
+    return f"{report.manifest} {'updated' if report.manifest_changed else 'unchanged'}{kept}"
 
 
 @main.command("sync")

@@ -35,10 +35,18 @@ from .model import (
     largest_jpeg,
 )
 from .parallel import run_all
-from .publish import PublishPlan, plan_publish, publish_manifest, read_previous, upload
+from .publish import (
+    PreviousManifest,
+    PublishPlan,
+    archive_key,
+    plan_publish,
+    publish_manifest,
+    read_previous,
+    upload,
+)
 from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
 from .scan import ScanResult, scan
-from .storage import Storage, StoredObject, StoreOptions, atomic_write, open_store
+from .storage import Storage, StoreOptions, atomic_write, open_store
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_TITLE = "{event}, photo {n}"
@@ -104,6 +112,8 @@ class IngestReport:
     manifest_changed: bool
     dry_run: bool
     excluded: tuple[Excluded, ...] = ()
+    # where the replaced manifest was kept (in a dry run: would be, if it changes)
+    manifest_archived: str | None = None
 
     @property
     def uploaded(self) -> int:
@@ -133,6 +143,7 @@ class IngestReport:
             "analysed": self.analysed,
             "rendered": self.rendered,
             "manifest_changed": self.manifest_changed,
+            "manifest_archived": self.manifest_archived,
             "dry_run": self.dry_run,
         }
 
@@ -199,12 +210,13 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     previous = read_previous(store, existing)
     known = Known(known_renditions(previous.data), known_placeholders(previous.data))
     planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
-    plan = plan_publish((r.key for rs in planned.values() for r in rs), existing)
+    claimed = {key: r.bytes for key, r in known.renditions.items()}
+    plan = plan_publish((r.key for rs in planned.values() for r in rs), existing, claimed)
     if options.dry_run:
-        return _report(options, chosen, header, store, plan, 0, False)
+        return _report(options, chosen, header, store, plan, 0, previous, False)
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
         done, rendered, failed = _render_and_upload(
-            dedup.kept, planned, known, existing, store, Path(staging), options, progress
+            dedup.kept, planned, known, plan, store, Path(staging), options, progress
         )
         problems += failed
         kept = [p for p in dedup.kept if p.id in done.renditions]
@@ -212,14 +224,17 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
             header = pick_header(kept)
         items = _gallery_items(kept, done, event, options.title_template)
         header_item = next(i for i in items if i.photo.id == header.id)
+        excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
+        manifest = build_manifest(event, items, header_item, dedup.groups, problems, excluded)
+        manifest_bytes = to_bytes(manifest)
+        # The store first: a publisher that loses the race for the manifest leaves its bundle
+        # as it was, and the bundle never describes a gallery the store does not have.
+        changed = publish_manifest(store, manifest_bytes, previous)
         fetch = functools.partial(_fetch_largest, store, Path(staging))
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
         bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
-    excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
-    manifest = to_bytes(build_manifest(event, items, header_item, dedup.groups, problems, excluded))
-    changed = publish_manifest(store, manifest, previous)
-    atomic_write(options.bundle / MANIFEST_KEY, manifest)  # for the site build to read
-    return _report(options, chosen, header, store, plan, rendered, changed)
+    atomic_write(options.bundle / MANIFEST_KEY, manifest_bytes)  # for the site build to read
+    return _report(options, chosen, header, store, plan, rendered, previous, changed)
 
 
 def analyse_all(
@@ -306,7 +321,7 @@ def _render_and_upload(
     kept: Sequence[Photo],
     planned: dict[str, tuple],
     known: Known,
-    existing: dict[str, StoredObject],
+    plan: PublishPlan,
     store: Storage,
     staging: Path,
     options: IngestOptions,
@@ -315,9 +330,10 @@ def _render_and_upload(
     """Reuse what the store and the last manifest already describe; render and upload the rest."""
     done = Rendered()
     to_render = []
+    reuse, upload_keys = set(plan.reuse), set(plan.upload)
     for photo in kept:
         keys = [r.key for r in planned[photo.id]]
-        reusable = all(k in existing and k in known.renditions for k in keys)
+        reusable = all(k in reuse and k in known.renditions for k in keys)
         if reusable and photo.id in known.placeholders:
             done.renditions[photo.id] = tuple(known.renditions[k] for k in keys)
             done.placeholders[photo.id] = known.placeholders[photo.id]
@@ -336,7 +352,7 @@ def _render_and_upload(
             else:
                 done.renditions[photo.id] = result.renditions
                 done.placeholders[photo.id] = result.placeholder
-                futures += _start_uploads(uploads, store, result, existing)
+                futures += _start_uploads(uploads, store, result, upload_keys)
                 _stage(staging, result)
             progress("render", n, len(to_render))
         for future in futures:
@@ -348,11 +364,13 @@ def _render_failed(photo: Photo, err: BaseException) -> Problem:
     return Problem(photo.source.display, f"cannot render: {err}")
 
 
-def _start_uploads(pool: ThreadPoolExecutor, store: Storage, result: RenderOutput, existing):
+def _start_uploads(
+    pool: ThreadPoolExecutor, store: Storage, result: RenderOutput, upload_keys: set[str]
+):
     return [
         pool.submit(upload, store, r.key, data, r.content_type)
         for r, data in zip(result.renditions, result.payloads, strict=True)
-        if r.key not in existing
+        if r.key in upload_keys
     ]
 
 
@@ -418,8 +436,10 @@ def _report(
     store: Storage,
     plan: PublishPlan,
     rendered: int,
+    previous: PreviousManifest,
     changed: bool,
 ) -> IngestReport:
+    replaced = previous.raw is not None and (changed or options.dry_run)
     return IngestReport(
         found=len(chosen.scanned.photos),
         photos=len(chosen.dedup.kept),
@@ -436,4 +456,5 @@ def _report(
         manifest_changed=changed,
         dry_run=options.dry_run,
         excluded=chosen.excluded,
+        manifest_archived=archive_key(previous) if replaced else None,
     )

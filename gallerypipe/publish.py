@@ -13,10 +13,14 @@ from datetime import UTC, datetime
 from .manifest import MANIFEST_KEY, referenced_keys
 from .storage import IMMUTABLE, SHORT_LIVED, PreconditionFailed, Storage, StorageError, StoredObject
 
+# An unreferenced object younger than this is reused as it is: prune spares objects younger than
+# its --min-age (an hour by default), so this leaves half an hour for the run to finish.
+REUSE_GRACE_S = 1800.0
+
 
 @dataclass(frozen=True)
 class PublishPlan:
-    upload: tuple[str, ...]  # keys missing from the store
+    upload: tuple[str, ...]  # keys to write: missing, damaged, or old and unreferenced
     reuse: tuple[str, ...]  # keys already there (content-addressed: same key, same bytes)
 
 
@@ -25,13 +29,38 @@ class PreviousManifest:
     raw: bytes | None
     data: dict | None
     etag: str | None
+    modified: float | None = None  # when it was written, for its archive's name
 
 
-def plan_publish(wanted: Iterable[str], existing: Mapping[str, StoredObject]) -> PublishPlan:
+def plan_publish(
+    wanted: Iterable[str],
+    existing: Mapping[str, StoredObject],
+    claimed: Mapping[str, int],
+    now: float | None = None,
+) -> PublishPlan:
+    """Which wanted keys to upload, and which to reuse from the store's listing.
+
+    A listed object is reused when the current manifest (`claimed`: key → bytes) names it with
+    the size it has, or when it is younger than REUSE_GRACE_S (left by a run that stopped before
+    its manifest). Anything else is written again: a truncated object gets repaired, and an old
+    unreferenced one gets a fresh age, so a prune running meanwhile cannot delete it from under
+    the manifest this run is about to write.
+    """
+    now = time.time() if now is None else now
     keys = list(dict.fromkeys(wanted))
+
+    def reusable(key: str) -> bool:
+        found = existing.get(key)
+        if found is None:
+            return False
+        if key in claimed:
+            return found.size == claimed[key]
+        return now - found.modified < REUSE_GRACE_S
+
+    reuse = {k for k in keys if reusable(k)}
     return PublishPlan(
-        upload=tuple(k for k in keys if k not in existing),
-        reuse=tuple(k for k in keys if k in existing),
+        upload=tuple(k for k in keys if k not in reuse),
+        reuse=tuple(k for k in keys if k in reuse),
     )
 
 
@@ -40,12 +69,20 @@ def read_previous(store: Storage, existing: Mapping[str, StoredObject]) -> Previ
     if MANIFEST_KEY not in existing:
         return PreviousManifest(None, None, None)
     raw = store.get(MANIFEST_KEY)
-    etag = existing[MANIFEST_KEY].etag or store.etag(MANIFEST_KEY)
+    listed = existing[MANIFEST_KEY]
+    etag = listed.etag or store.etag(MANIFEST_KEY)
     try:
         data = json.loads(raw)
     except ValueError:
         data = None
-    return PreviousManifest(raw, data if isinstance(data, dict) else None, etag)
+    return PreviousManifest(raw, data if isinstance(data, dict) else None, etag, listed.modified)
+
+
+def archive_key(previous: PreviousManifest) -> str:
+    """Where the manifest being replaced is kept: named for when it was written and its ETag, so
+    two publishers replacing the same manifest write the same archive, not two."""
+    stamp = datetime.fromtimestamp(previous.modified or 0, UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"manifests/{stamp}-{(previous.etag or 'none')[:12]}.json"
 
 
 def upload(store: Storage, key: str, data: bytes, content_type: str) -> None:
@@ -60,8 +97,7 @@ def publish_manifest(store: Storage, payload: bytes, previous: PreviousManifest)
     if previous.raw == payload:
         return False
     if previous.raw is not None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        store.put(f"manifests/{stamp}.json", previous.raw, "application/json", SHORT_LIVED)
+        store.put(archive_key(previous), previous.raw, "application/json", SHORT_LIVED)
     try:
         store.put(
             MANIFEST_KEY,
