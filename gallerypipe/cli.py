@@ -26,7 +26,7 @@ from .pipeline import (
     choose_header,
     ingest,
 )
-from .publish import plan_prune, prune, verify
+from .publish import PrunePlan, plan_prune, prune, verify_report
 from .renditions import RenderSettings, RenderSettingsError
 from .review import Review, review, write_contact_sheet
 from .storage import StorageError, StoreOptions, open_store
@@ -333,21 +333,32 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
     """Check that every object the manifest names exists with its size and sha256."""
     options = _store_options(kwargs)
     try:
-        problems = verify(open_store(store, options), options.transfers)
+        report = verify_report(open_store(store, options), options.transfers)
     except StorageError as err:
         _fail(str(err), as_json)
+    problems = report.problems
     if as_json:
-        click.echo(json.dumps({"ok": not problems, "problems": [asdict(p) for p in problems]}))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": not problems,
+                    "checked": report.checked,
+                    "problems": [asdict(p) for p in problems],
+                }
+            )
+        )
     else:
         for problem in problems:
             click.echo(f"{problem.key}: {problem.reason}")
-        click.echo("verify: " + (f"{len(problems)} problems" if problems else "all objects match"))
+        found = _count(len(problems), "problem") if problems else "all match"
+        click.echo(f"verify: {_count(report.checked, 'object')} checked, {found}")
     sys.exit(USER_MUST_ACT if problems else 0)
 
 
 @main.command("prune")
 @store_options
 @click.option("--yes", is_flag=True, help="Delete for real (the default is a dry run).")
+@click.option("--dry-run", is_flag=True, help="Only show what would be deleted (the default).")
 @click.option("--max-delete", type=click.IntRange(0), help="Refuse to delete more than this.")
 @click.option(
     "--keep-manifests",
@@ -364,23 +375,37 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
     help="Seconds; younger objects are kept (a publish in progress may be uploading them).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def prune_command(store, yes, max_delete, keep_manifests, min_age, as_json, **kwargs) -> None:
+def prune_command(
+    store, yes, dry_run, max_delete, keep_manifests, min_age, as_json, **kwargs
+) -> None:
     """Delete objects under the prefix that no kept manifest references."""
-    storage = open_store(store, _store_options(kwargs))
+    if yes and dry_run:
+        raise click.UsageError("--dry-run and --yes contradict each other; give one")
     try:
+        storage = open_store(store, _store_options(kwargs))
         plan = plan_prune(storage, keep_manifests, float(min_age))
         deleted = prune(storage, plan, max_delete) if yes else []
-    except (StorageError, ValueError) as err:
+    except StorageError as err:
         _fail(str(err), as_json)
     if as_json:
         click.echo(json.dumps({**asdict(plan), "deleted": deleted, "dry_run": not yes}))
         return
     for key in plan.delete:
         click.echo(f"{'deleted' if yes else 'would delete'} {key}")
-    click.echo(
-        f"prune: {len(plan.delete)} unreferenced, {plan.keep} kept, {plan.too_recent} too recent"
-        + ("" if yes else " (dry run: add --yes to delete)")
+    click.echo(prune_summary(plan, yes))
+
+
+def prune_summary(plan: PrunePlan, deleted: bool) -> str:
+    done = f"deleted {len(plan.delete)}" if deleted else f"{len(plan.delete)} to delete"
+    line = (
+        f"prune: {done}, {plan.referenced} referenced, {plan.too_recent} unreferenced but "
+        "younger than --min-age (kept)"
     )
+    return line if deleted else line + "; dry run: add --yes to delete"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _render_settings(kwargs: dict) -> RenderSettings:

@@ -123,13 +123,24 @@ class VerifyProblem:
     reason: str
 
 
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int  # keys the manifest names, each looked for and (when present) read
+    problems: list[VerifyProblem]
+
+
 def verify(store: Storage, transfers: int = 8) -> list[VerifyProblem]:
     """Check every key the manifest names: present, with the size and sha256 it claims."""
+    return verify_report(store, transfers).problems
+
+
+def verify_report(store: Storage, transfers: int = 8) -> VerifyReport:
+    """verify, and how many objects it checked."""
     existing = store.list()
     previous = read_previous(store, existing)
     if previous.data is None:
         reason = "missing" if previous.raw is None else "not valid JSON"
-        return [VerifyProblem(MANIFEST_KEY, reason)]
+        return VerifyReport(0, [VerifyProblem(MANIFEST_KEY, reason)])
     claims = {r["key"]: r for p in previous.data.get("photos", []) for r in p["renditions"]}
     problems = [VerifyProblem(k, "missing from the store") for k in claims if k not in existing]
     present = [k for k in claims if k in existing]
@@ -147,15 +158,16 @@ def verify(store: Storage, transfers: int = 8) -> list[VerifyProblem]:
                 )
             elif sha256 != claim["sha256"]:
                 problems.append(VerifyProblem(key, "content differs from the manifest's sha256"))
-    return problems
+    return VerifyReport(len(claims), problems)
 
 
 @dataclass(frozen=True)
 class PrunePlan:
     delete: tuple[str, ...]
-    keep: int
+    keep: int  # everything not deleted: referenced + too_recent
     manifests_kept: tuple[str, ...]
     too_recent: int  # unreferenced but younger than min_age: maybe a publish in progress
+    referenced: int = 0  # objects a kept manifest names, the manifests included
 
 
 def plan_prune(
@@ -163,25 +175,78 @@ def plan_prune(
 ) -> PrunePlan:
     """Objects that neither the manifest nor the newest kept archived manifests reference.
 
-    Any failed listing or read raises, so nothing is deleted on partial knowledge.
+    Any failed listing or read raises, and so does a missing or unreadable manifest (the prefix
+    may be wrong), so nothing is deleted on partial knowledge.
     """
     existing = store.list()
+    if MANIFEST_KEY not in existing:
+        raise StorageError(_no_manifest(store.url, existing))
     archived = sorted(k for k in existing if k.startswith("manifests/"))
     kept_manifests = (
         [MANIFEST_KEY, *archived[-keep_manifests:]] if keep_manifests else [MANIFEST_KEY]
     )
     referenced = set(kept_manifests)
     for key in kept_manifests:
-        if key in existing:
-            referenced |= referenced_keys(json.loads(store.get(key)))
+        referenced |= _manifest_references(store, key)
     now = time.time() if now is None else now
     unreferenced = [k for k in sorted(existing) if k not in referenced]
     recent = [k for k in unreferenced if now - existing[k].modified < min_age]
     return PrunePlan(
         delete=tuple(k for k in unreferenced if k not in recent),
         keep=len(existing) - len(unreferenced) + len(recent),
-        manifests_kept=tuple(k for k in kept_manifests if k in existing),
+        manifests_kept=tuple(kept_manifests),
         too_recent=len(recent),
+        referenced=len(existing) - len(unreferenced),
+    )
+
+
+def _no_manifest(url: str, existing: Mapping[str, StoredObject]) -> str:
+    """Why prune refuses a prefix without a manifest, with the event prefixes one level down."""
+    below = sorted(k.removesuffix(f"/{MANIFEST_KEY}") for k in existing if _one_level_down(k))
+    hints = "".join(
+        f" {name}/{MANIFEST_KEY} exists: did you mean {url.rstrip('/')}/{name}?"
+        for name in below[:3]
+    )
+    return (
+        f"{url}: no {MANIFEST_KEY} at this prefix, so nothing is known to be referenced; "
+        f"nothing was deleted (is the store URL the prefix of one event?).{hints}"
+    )
+
+
+def _one_level_down(key: str) -> bool:
+    name, _, rest = key.partition("/")
+    return bool(name) and rest == MANIFEST_KEY
+
+
+def _manifest_references(store: Storage, key: str) -> set[str]:
+    """The keys one manifest names; a manifest that cannot be understood refuses the prune."""
+    try:
+        data = json.loads(store.get(key))
+    except ValueError as err:
+        raise StorageError(_unreadable(store.url, key, f"not valid JSON: {err}")) from err
+    if problem := _shape_problem(data):
+        raise StorageError(_unreadable(store.url, key, problem))
+    return referenced_keys(data)
+
+
+def _shape_problem(data: object) -> str | None:
+    """What keeps referenced_keys from reading every key of this manifest, if anything."""
+    photos = data.get("photos") if isinstance(data, dict) else None
+    if not isinstance(photos, list):
+        return "no list of photos"
+    renditions = [p.get("renditions") if isinstance(p, dict) else None for p in photos]
+    if not all(isinstance(r, list) for r in renditions):
+        return "a photo without a list of renditions"
+    keys = [r.get("key") if isinstance(r, dict) else None for group in renditions for r in group]
+    if not all(isinstance(k, str) for k in keys):
+        return "a rendition without a key"
+    return None
+
+
+def _unreadable(url: str, key: str, reason: str) -> str:
+    return (
+        f"{url}: {key} is not a gallerypipe manifest ({reason}); nothing was deleted "
+        "(is the store URL right?)"
     )
 
 

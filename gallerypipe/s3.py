@@ -31,11 +31,20 @@ _DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    """`s3://bucket/some/prefix` → ("bucket", "some/prefix")."""
+    """`s3://bucket/some/prefix` → ("bucket", "some/prefix"); refuses a prefix like `a/../b`."""
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
     if not bucket:
         raise StorageError(f"{url}: no bucket in the store URL (expected s3://bucket/prefix)")
-    return bucket, prefix.strip("/")
+    prefix = prefix.strip("/")
+    if prefix:
+        try:
+            safe_key(prefix)
+        except StorageError as err:
+            raise StorageError(
+                f"{url}: refused prefix {prefix!r}: use plain segments such as events/spark "
+                "(no '.', '..' or empty segment, backslash or NUL)"
+            ) from err
+    return bucket, prefix
 
 
 def make_session(options: StoreOptions) -> botocore.session.Session:

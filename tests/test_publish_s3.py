@@ -16,7 +16,7 @@ from PIL import Image
 from gallerypipe.manifest import MANIFEST_KEY
 from gallerypipe.pipeline import IngestOptions, ingest
 from gallerypipe.publish import PreviousManifest, plan_prune, publish_manifest, verify
-from gallerypipe.s3 import S3Storage
+from gallerypipe.s3 import MULTIPART_THRESHOLD, S3Storage
 from gallerypipe.storage import PreconditionFailed, StorageError
 
 
@@ -172,8 +172,69 @@ def test_verify_catches_a_deleted_and_a_corrupted_object(cards, tmp_path, s3_sto
     corrupted[len(corrupted) // 2] ^= 0xFF
     store.put(keys[1], bytes(corrupted), "image/jpeg", "no-cache")
     problems = {p.key: p.reason for p in verify(store)}
-    assert problems == {keys[0]: "missing from the store", keys[1]: problems[keys[1]]}
-    assert "sha256" in problems[keys[1]]
+    assert problems == {
+        keys[0]: "missing from the store",
+        keys[1]: "content differs from the manifest's sha256",
+    }
     assert hashlib.sha256(corrupted).hexdigest() != hashlib.sha256(original).hexdigest()
     result = store_cli("verify", s3_store)
     assert result.returncode == 1 and keys[0] in result.stdout and keys[1] in result.stdout
+
+
+def put_event(store: S3Storage, objects: dict[str, bytes]) -> None:
+    """Objects and a manifest naming them, as a publish leaves them."""
+    renditions = [
+        {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for key, data in objects.items()
+    ]
+    for key, data in objects.items():
+        store.put(key, data, "image/jpeg", "no-cache")
+    manifest = json.dumps({"photos": [{"id": "p", "renditions": renditions}]}).encode()
+    store.put(MANIFEST_KEY, manifest, "application/json", "no-cache")
+
+
+def test_prune_on_a_parent_prefix_refuses_and_deletes_nothing(s3_store) -> None:
+    url, options = s3_store  # s3://gp-…/events/spark
+    for name in ("spark", "gala"):
+        event = S3Storage(url.replace("/spark", f"/{name}"), options)
+        put_event(event, {"renditions/a.jpg": b"a", "renditions/b.jpg": b"b"})
+        event.put("renditions/orphan.jpg", b"o", "image/jpeg", "no-cache")
+    parent_url = url.removesuffix("/spark")
+    parent = S3Storage(parent_url, options)
+    before = parent.list()
+    assert len(before) == 8
+    result = store_cli("prune", (parent_url, options), "--yes", "--min-age", "0")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{parent_url}: no manifest.json at this prefix" in result.stderr
+    assert "nothing was deleted" in result.stderr
+    assert f"spark/manifest.json exists: did you mean {parent_url}/spark?" in result.stderr
+    assert parent.list() == before
+
+
+def test_prune_refuses_a_manifest_that_is_not_json(s3_store) -> None:
+    store = S3Storage(*s3_store)
+    put_event(store, {"renditions/a.jpg": b"a"})
+    store.put("renditions/orphan.jpg", b"o", "image/jpeg", "no-cache")
+    store.put(MANIFEST_KEY, b"<html>502 Bad Gateway</html>", "text/html", "no-cache")
+    before = store.list()
+    with pytest.raises(StorageError, match=r"not a gallerypipe manifest \(not valid JSON"):
+        plan_prune(store, min_age=0)
+    result = store_cli("prune", s3_store, "--yes", "--min-age", "0")
+    assert result.returncode == 1 and "nothing was deleted" in result.stderr
+    assert store.list() == before
+
+
+def test_a_multipart_upload_round_trips(s3_store) -> None:
+    store = S3Storage(*s3_store)
+    part = 8 * 1024 * 1024
+    data = hashlib.shake_256(b"gallerypipe").digest(17 * 1024 * 1024)
+    assert len(data) > MULTIPART_THRESHOLD
+    put_event(store, {"renditions/big.jpg": data})
+    head = store.client.head_object(Bucket=store.bucket, Key=f"{store.prefix}/renditions/big.jpg")
+    chunks = [data[i : i + part] for i in range(0, len(data), part)]
+    md5s = b"".join(hashlib.md5(chunk).digest() for chunk in chunks)
+    assert head["ETag"].strip('"') == f"{hashlib.md5(md5s).hexdigest()}-3"  # three parts
+    assert head["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert store.list()["renditions/big.jpg"].size == len(data)
+    assert store.get("renditions/big.jpg") == data
+    assert not verify(store)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from photos import encode_jpeg, real_photo
 
+from gallerypipe.s3 import parse_s3_url
 from gallerypipe.storage import (
     IMMUTABLE,
     SHORT_LIVED,
@@ -62,6 +63,36 @@ def test_safe_key_refuses_the_prefix_itself():
 )
 def test_safe_key_accepts_plain_keys(key):
     assert safe_key(key) == key
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "s3://bucket/a/b/../../..",
+        "s3://bucket/events/../other",
+        "s3://bucket/..",
+        "s3://bucket/./events",
+        "s3://bucket/a//b",
+        "s3://bucket/events\\spark",
+        "s3://bucket/events/sp\x00ark",
+    ],
+)
+def test_s3_url_refuses_a_prefix_that_is_not_plain(url):
+    with pytest.raises(StorageError, match="refused prefix"):
+        parse_s3_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "parsed"),
+    [
+        ("s3://bucket", ("bucket", "")),
+        ("s3://bucket/", ("bucket", "")),
+        ("s3://bucket/events/spark-2018/", ("bucket", "events/spark-2018")),
+        ("s3://bucket/x..y", ("bucket", "x..y")),
+    ],
+)
+def test_s3_url_accepts_plain_prefixes(url, parsed):
+    assert parse_s3_url(url) == parsed
 
 
 def test_round_trip(tmp_path, jpeg):

@@ -1,0 +1,177 @@
+"""prune and verify on the local folder store, through the command line as a user runs them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gallerypipe.publish import plan_prune
+from gallerypipe.storage import SHORT_LIVED, LocalStorage, StorageError
+
+HOUR_AGO = time.time() - 7200
+
+
+def cli(*args: str | Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gallerypipe", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def make_event(root: Path, objects: dict[str, bytes]) -> LocalStorage:
+    """A published event: its objects, and a manifest naming each with its size and sha256."""
+    store = LocalStorage(root)
+    renditions = [
+        {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for key, data in objects.items()
+    ]
+    for key, data in objects.items():
+        store.put(key, data, "image/jpeg", SHORT_LIVED)
+    manifest = {"photos": [{"id": "p1", "renditions": renditions}]}
+    store.put("manifest.json", json.dumps(manifest).encode(), "application/json", SHORT_LIVED)
+    return store
+
+
+def age(root: Path, key: str) -> None:
+    os.utime(root / key, (HOUR_AGO, HOUR_AGO))
+
+
+@pytest.fixture
+def events(tmp_path: Path) -> Path:
+    """Two events under one parent folder, as sync lays them out, each with an old orphan."""
+    parent = tmp_path / "events"
+    for name in ("spark", "gala"):
+        make_event(parent / name, {"renditions/a.jpg": b"a" * 10, "renditions/b.jpg": b"b" * 20})
+        (parent / name / "renditions/orphan.jpg").write_bytes(b"old")
+        age(parent / name, "renditions/orphan.jpg")
+    return parent
+
+
+def files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_prune_on_a_parent_prefix_refuses_and_deletes_nothing(events: Path) -> None:
+    before = files(events)
+    with pytest.raises(StorageError, match=r"no manifest\.json at this prefix"):
+        plan_prune(LocalStorage(events), min_age=0)
+    result = cli("prune", "--store", events, "--yes", "--min-age", "0")
+    assert result.returncode == 1
+    assert "nothing was deleted" in result.stderr
+    assert f"spark/manifest.json exists: did you mean {events}/spark?" in result.stderr
+    assert f"did you mean {events}/gala?" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert files(events) == before
+
+
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        (b"<html>502 Bad Gateway</html>", "not valid JSON"),
+        (b"{}", "no list of photos"),
+        (b"[]", "no list of photos"),
+        (b'{"photos": [{"id": "p1"}]}', "a photo without a list of renditions"),
+        (b'{"photos": [{"renditions": [{"bytes": 3}]}]}', "a rendition without a key"),
+    ],
+)
+def test_prune_refuses_a_manifest_it_cannot_read(events: Path, manifest, reason) -> None:
+    spark = events / "spark"
+    (spark / "manifest.json").write_bytes(manifest)
+    before = files(spark)
+    result = cli("prune", "--store", spark, "--yes", "--min-age", "0")
+    assert result.returncode == 1
+    assert f"manifest.json is not a gallerypipe manifest ({reason}" in result.stderr
+    assert "nothing was deleted" in result.stderr and "Traceback" not in result.stderr
+    assert files(spark) == before
+
+
+def test_prune_refuses_an_unreadable_archived_manifest(events: Path) -> None:
+    spark = LocalStorage(events / "spark")
+    spark.put("manifests/20240101T000000000000Z.json", b"{", "application/json", SHORT_LIVED)
+    with pytest.raises(StorageError, match=r"manifests/20240101T000000000000Z.json .*not valid"):
+        plan_prune(spark, min_age=0)
+    assert plan_prune(spark, keep_manifests=0, min_age=0).delete == (
+        "manifests/20240101T000000000000Z.json",
+        "renditions/orphan.jpg",
+    )
+
+
+def test_prune_summary_separates_what_it_deletes_from_what_it_keeps(events: Path) -> None:
+    spark = events / "spark"
+    (spark / "renditions/uploading.jpg").write_bytes(b"new")  # young: a publish under way
+    dry = cli("prune", "--store", spark, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines() == [
+        "would delete renditions/orphan.jpg",
+        "prune: 1 to delete, 3 referenced, 1 unreferenced but younger than --min-age (kept); "
+        "dry run: add --yes to delete",
+    ]
+    as_json = json.loads(cli("prune", "--store", spark, "--json").stdout)
+    assert as_json["delete"] == ["renditions/orphan.jpg"]
+    assert (as_json["keep"], as_json["referenced"], as_json["too_recent"]) == (4, 3, 1)
+    assert (as_json["deleted"], as_json["dry_run"]) == ([], True)
+    assert (spark / "renditions/orphan.jpg").exists()
+    done = cli("prune", "--store", spark, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "prune: deleted 1, 3 referenced, 1 unreferenced but younger than --min-age (kept)"
+    )
+    assert files(spark) == [
+        "manifest.json",
+        "renditions/a.jpg",
+        "renditions/b.jpg",
+        "renditions/uploading.jpg",
+    ]
+
+
+def test_prune_dry_run_and_yes_together_is_a_usage_error(events: Path) -> None:
+    before = files(events)
+    result = cli("prune", "--store", events / "spark", "--dry-run", "--yes", "--min-age", "0")
+    assert result.returncode == 2
+    assert "--dry-run and --yes contradict each other" in result.stderr
+    assert files(events) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--store", "s3://"], "error: s3://: no bucket in the store URL"),
+        (["--store", "s3://b/events/../.."], "error: s3://b/events/../..: refused prefix"),
+        (["--store", "s3://b/x", "--profile", "nosuch"], "profile (nosuch) could not be found"),
+    ],
+)
+@pytest.mark.parametrize("command", ["prune", "verify"])
+def test_a_bad_store_is_one_line_not_a_traceback(tmp_path, command, args, message) -> None:
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = us-east-1\n")
+    env = {**os.environ, "AWS_CONFIG_FILE": str(config)}
+    env.pop("AWS_PROFILE", None)
+    result = cli(command, *args, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_verify_says_how_much_it_checked(events: Path) -> None:
+    spark = events / "spark"
+    ok = cli("verify", "--store", spark)
+    assert (ok.returncode, ok.stdout) == (0, "verify: 2 objects checked, all match\n")
+    (spark / "renditions/b.jpg").write_bytes(b"c" * 20)
+    bad = cli("verify", "--store", spark)
+    assert bad.returncode == 1
+    assert bad.stdout.splitlines() == [
+        "renditions/b.jpg: content differs from the manifest's sha256",
+        "verify: 2 objects checked, 1 problem",
+    ]
+    as_json = json.loads(cli("verify", "--store", spark, "--json").stdout)
+    assert (as_json["ok"], as_json["checked"], len(as_json["problems"])) == (False, 2, 1)
