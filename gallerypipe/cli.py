@@ -26,7 +26,7 @@ from .pipeline import (
     choose_header,
     ingest,
 )
-from .publish import PrunePlan, plan_prune, prune, verify_report
+from .publish import PrunePlan, plan_prune, prune, verify
 from .renditions import RenderSettings, RenderSettingsError
 from .review import Review, review, write_contact_sheet
 from .storage import StorageError, StoreOptions, open_store
@@ -333,7 +333,7 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
     """Check that every object the manifest names exists with its size and sha256."""
     options = _store_options(kwargs)
     try:
-        report = verify_report(open_store(store, options), options.transfers)
+        report = verify(open_store(store, options), options.transfers)
     except StorageError as err:
         _fail(str(err), as_json)
     problems = report.problems

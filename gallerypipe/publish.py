@@ -126,22 +126,21 @@ class VerifyProblem:
 @dataclass(frozen=True)
 class VerifyReport:
     checked: int  # keys the manifest names, each looked for and (when present) read
-    problems: list[VerifyProblem]
+    problems: tuple[VerifyProblem, ...]
 
 
-def verify(store: Storage, transfers: int = 8) -> list[VerifyProblem]:
+def verify(store: Storage, transfers: int = 8) -> VerifyReport:
     """Check every key the manifest names: present, with the size and sha256 it claims."""
-    return verify_report(store, transfers).problems
-
-
-def verify_report(store: Storage, transfers: int = 8) -> VerifyReport:
-    """verify, and how many objects it checked."""
     existing = store.list()
     previous = read_previous(store, existing)
     if previous.data is None:
         reason = "missing" if previous.raw is None else "not valid JSON"
-        return VerifyReport(0, [VerifyProblem(MANIFEST_KEY, reason)])
-    claims = {r["key"]: r for p in previous.data.get("photos", []) for r in p["renditions"]}
+        return VerifyReport(0, (VerifyProblem(MANIFEST_KEY, reason),))
+    if problem := _shape_problem(previous.data):
+        return VerifyReport(
+            0, (VerifyProblem(MANIFEST_KEY, f"not a gallerypipe manifest: {problem}"),)
+        )
+    claims = {r["key"]: r for p in previous.data["photos"] for r in p["renditions"]}
     problems = [VerifyProblem(k, "missing from the store") for k in claims if k not in existing]
     present = [k for k in claims if k in existing]
 
@@ -150,15 +149,21 @@ def verify_report(store: Storage, transfers: int = 8) -> VerifyReport:
         return len(data), hashlib.sha256(data).hexdigest()
 
     with ThreadPoolExecutor(max_workers=transfers) as pool:
-        for key, (size, sha256) in zip(present, pool.map(measure, present), strict=True):
-            claim = claims[key]
-            if size != claim["bytes"]:
-                problems.append(
-                    VerifyProblem(key, f"{size} bytes, the manifest says {claim['bytes']}")
-                )
-            elif sha256 != claim["sha256"]:
-                problems.append(VerifyProblem(key, "content differs from the manifest's sha256"))
-    return VerifyReport(len(claims), problems)
+        for key, found in zip(present, pool.map(measure, present), strict=True):
+            if reason := _differs(found, claims[key]):
+                problems.append(VerifyProblem(key, reason))
+    return VerifyReport(len(claims), tuple(problems))
+
+
+def _differs(found: tuple[int, str], claim: dict) -> str | None:
+    size, sha256 = found
+    if not isinstance(claim.get("bytes"), int) or not isinstance(claim.get("sha256"), str):
+        return "the manifest gives no size or sha256 to check it against"
+    if size != claim["bytes"]:
+        return f"{size} bytes, the manifest says {claim['bytes']}"
+    if sha256 != claim["sha256"]:
+        return "content differs from the manifest's sha256"
+    return None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def test_publish_completes_through_resets_delays_and_503s(cards, tmp_path, s3_st
     assert first.uploaded == 60 and first.manifest_changed  # 10 photos × 3 sizes × JPEG, WebP
     assert again.uploaded == 0 and not again.manifest_changed
     assert faults.counts["reset"] >= 3 and faults.counts["503"] >= 3 and faults.counts["delay"] >= 3
-    assert not verify(S3Storage(url, direct)), "every manifest key is in the store, intact"
+    assert not verify(S3Storage(url, direct)).problems, "every manifest key is in the store, intact"
 
 
 def rgw(command: str) -> None:
@@ -64,4 +64,4 @@ def test_an_rgw_restart_mid_publish_is_finished_by_the_next_run(cards, tmp_path,
     assert finish.returncode == 0, finish.stderr
     summary = json.loads(finish.stdout)
     assert summary["photos"] == 10
-    assert not verify(store)
+    assert not verify(store).problems

@@ -175,3 +175,19 @@ def test_verify_says_how_much_it_checked(events: Path) -> None:
     ]
     as_json = json.loads(cli("verify", "--store", spark, "--json").stdout)
     assert (as_json["ok"], as_json["checked"], len(as_json["problems"])) == (False, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        ({"photos": {"p1": []}}, "manifest.json: not a gallerypipe manifest: no list of photos"),
+        ({"photos": [{"renditions": [{"key": "renditions/a.jpg"}]}]}, "gives no size or sha256"),
+    ],
+)
+def test_verify_names_a_manifest_it_cannot_use(tmp_path: Path, manifest, reason) -> None:
+    store = LocalStorage(tmp_path / "store")
+    store.put("renditions/a.jpg", b"", "image/jpeg", SHORT_LIVED)
+    store.put("manifest.json", json.dumps(manifest).encode(), "application/json", SHORT_LIVED)
+    result = cli("verify", "--store", tmp_path / "store")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert reason in result.stdout

@@ -40,7 +40,7 @@ def test_first_publish_then_a_noop_rerun(cards: Path, tmp_path: Path, s3_store) 
     first = publish(cards, tmp_path / "b", s3_store)
     assert (first.uploaded, first.reused, first.manifest_changed) == (60, 0, True)
     store = S3Storage(*s3_store)
-    assert not verify(store)
+    assert not verify(store).problems
     again = publish(cards, tmp_path / "b", s3_store)
     assert (again.uploaded, again.reused, again.rendered) == (0, 60, 0)
     assert again.manifest_changed is False
@@ -73,7 +73,7 @@ def test_one_changed_photo_uploads_only_its_objects(cards, tmp_path, s3_store) -
     assert (report.uploaded, report.reused, report.rendered) == (6, 54, 1)
     assert report.manifest_changed
     store = S3Storage(*s3_store)
-    assert not verify(store)
+    assert not verify(store).problems
     archived = [k for k in store.list() if k.startswith("manifests/")]
     assert len(archived) == 1  # the previous manifest, kept for rollback
 
@@ -129,7 +129,7 @@ def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> Non
     assert fresh.delete == () and fresh.too_recent == 3
     done = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "3")
     assert done.returncode == 0 and len(store.list()) == 61
-    assert not verify(store)
+    assert not verify(store).problems
 
 
 def test_delete_batches_carry_content_md5_and_name_what_failed(s3_store) -> None:
@@ -171,7 +171,7 @@ def test_verify_catches_a_deleted_and_a_corrupted_object(cards, tmp_path, s3_sto
     corrupted = bytearray(original)
     corrupted[len(corrupted) // 2] ^= 0xFF
     store.put(keys[1], bytes(corrupted), "image/jpeg", "no-cache")
-    problems = {p.key: p.reason for p in verify(store)}
+    problems = {p.key: p.reason for p in verify(store).problems}
     assert problems == {
         keys[0]: "missing from the store",
         keys[1]: "content differs from the manifest's sha256",
@@ -237,4 +237,4 @@ def test_a_multipart_upload_round_trips(s3_store) -> None:
     assert head["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert store.list()["renditions/big.jpg"].size == len(data)
     assert store.get("renditions/big.jpg") == data
-    assert not verify(store)
+    assert not verify(store).problems
