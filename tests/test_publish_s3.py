@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -238,3 +239,39 @@ def test_a_multipart_upload_round_trips(s3_store) -> None:
     assert store.list()["renditions/big.jpg"].size == len(data)
     assert store.get("renditions/big.jpg") == data
     assert not verify(store).problems
+
+
+def test_store_settings_come_from_the_environment_and_the_config_file(cards, tmp_path, s3_store):
+    url, options = s3_store
+    env = {
+        **os.environ,
+        "GALLERYPIPE_STORE": url,
+        "GALLERYPIPE_ENDPOINT_URL": options.endpoint_url,
+        "GALLERYPIPE_PATH_STYLE": "1",
+    }
+    bundle = str(tmp_path / "b")
+    ingest_run = subprocess.run(
+        [sys.executable, "-m", "gallerypipe", "ingest", str(cards), "--bundle", bundle],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert ingest_run.returncode == 0, ingest_run.stderr
+    assert f"60 uploaded, 0 already in the store ({url})" in ingest_run.stdout
+    config = tmp_path / "site"
+    config.mkdir()
+    (config / "gallerypipe.toml").write_text(
+        f'[store]\nurl = "{url}"\nendpoint_url = "{options.endpoint_url}"\npath_style = true\n'
+    )
+    plain = {k: v for k, v in env.items() if not k.startswith("GALLERYPIPE_")}
+    checked = subprocess.run(
+        [sys.executable, "-m", "gallerypipe", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=plain,
+        cwd=config,
+    )
+    assert (checked.returncode, checked.stdout) == (0, "verify: 60 objects checked, all match\n")
