@@ -311,7 +311,7 @@ do_start() {
   if [ -f "$D/ceph.conf" ] && ! grep -qx "$MARK" "$D/ceph.conf"; then
     die "$D/ceph.conf was not written by this script; use another DIR"
   fi
-  for try in 1 2 3; do
+  for try in 1 2 3 4; do
     if bring_up; then
       echo "S3 endpoint $ENDPOINT"
       return 0
@@ -323,6 +323,7 @@ do_start() {
     else
       do_stop
     fi
+    [ $try = 4 ] || sleep $((try * 5)) # let whatever stopped the daemons pass
   done
   die "radosgw did not start; see $D/log"
 }
