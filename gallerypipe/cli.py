@@ -401,6 +401,8 @@ def prune_summary(plan: PrunePlan, deleted: bool) -> str:
         f"prune: {done}, {plan.referenced} referenced, {plan.too_recent} unreferenced but "
         "younger than --min-age (kept)"
     )
+    if plan.foreign:
+        line += f", {plan.foreign} not written by gallerypipe at this prefix (kept)"
     return line if deleted else line + "; dry run: add --yes to delete"
 
 

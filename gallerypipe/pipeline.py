@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -46,7 +46,7 @@ from .publish import (
 )
 from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
 from .scan import ScanResult, scan
-from .storage import Storage, StoreOptions, atomic_write, open_store
+from .storage import Storage, StoredObject, StoreOptions, atomic_write, open_store
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_TITLE = "{event}, photo {n}"
@@ -114,15 +114,16 @@ class IngestReport:
     excluded: tuple[Excluded, ...] = ()
     # where the replaced manifest was kept (in a dry run: would be, if it changes)
     manifest_archived: str | None = None
+    repaired: int = 0  # planned reuses uploaded after all (the store's copy had another size)
 
     @property
     def uploaded(self) -> int:
         """Objects written this run (in a dry run: that would be written)."""
-        return len(self.plan.upload)
+        return len(self.plan.upload) + self.repaired
 
     @property
     def reused(self) -> int:
-        return len(self.plan.reuse)
+        return len(self.plan.reuse) - self.repaired
 
     def to_json(self) -> dict:
         return {
@@ -213,12 +214,12 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
     claimed = {key: r.bytes for key, r in known.renditions.items()}
     plan = plan_publish((r.key for rs in planned.values() for r in rs), existing, claimed)
     if options.dry_run:
-        return _report(options, chosen, header, store, plan, 0, previous, False)
+        return _report(options, chosen, header, store, plan, None, previous, False)
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
-        done, rendered, failed = _render_and_upload(
-            dedup.kept, planned, known, plan, store, Path(staging), options, progress
+        done, run = _render_and_upload(
+            dedup.kept, planned, known, plan, existing, store, Path(staging), options, progress
         )
-        problems += failed
+        problems += run.failed
         kept = [p for p in dedup.kept if p.id in done.renditions]
         if header.id not in done.renditions:
             header = pick_header(kept)
@@ -234,7 +235,7 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
         bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
     atomic_write(options.bundle / MANIFEST_KEY, manifest_bytes)  # for the site build to read
-    return _report(options, chosen, header, store, plan, rendered, previous, changed)
+    return _report(options, chosen, header, store, plan, run, previous, changed)
 
 
 def analyse_all(
@@ -322,11 +323,12 @@ def _render_and_upload(
     planned: dict[str, tuple],
     known: Known,
     plan: PublishPlan,
+    existing: Mapping[str, StoredObject],
     store: Storage,
     staging: Path,
     options: IngestOptions,
     progress: Progress,
-) -> tuple[Rendered, int, list[Problem]]:
+) -> tuple[Rendered, RenderRun]:
     """Reuse what the store and the last manifest already describe; render and upload the rest."""
     done = Rendered()
     to_render = []
@@ -344,6 +346,7 @@ def _render_and_upload(
     results = run_all(
         render, to_render, options.jobs, on_error=_render_failed, executor=options.executor
     )
+    repaired = 0
     with ThreadPoolExecutor(max_workers=options.store_options.transfers) as uploads:
         futures = []
         for n, (photo, result) in enumerate(results, 1):
@@ -352,12 +355,27 @@ def _render_and_upload(
             else:
                 done.renditions[photo.id] = result.renditions
                 done.placeholders[photo.id] = result.placeholder
-                futures += _start_uploads(uploads, store, result, upload_keys)
+                writes = [r for r in result.renditions if _needs_upload(r, upload_keys, existing)]
+                repaired += sum(r.key not in upload_keys for r in writes)
+                futures += _start_uploads(uploads, store, result, {r.key for r in writes})
                 _stage(staging, result)
             progress("render", n, len(to_render))
         for future in futures:
             future.result()  # a failed write raises here, before any manifest is written
-    return done, len(to_render) - len(failed), failed
+    return done, RenderRun(len(to_render) - len(failed), failed, repaired)
+
+
+@dataclass(frozen=True)
+class RenderRun:
+    rendered: int  # photos rendered
+    failed: list[Problem]
+    repaired: int  # reused keys uploaded after all: the store's copy had another size
+
+
+def _needs_upload(r: Rendition, upload_keys: set[str], existing: Mapping) -> bool:
+    """As planned; or a reused key whose copy in the store is not the size of this render (no
+    manifest vouched for it: someone else wrote it, or wrote it wrong)."""
+    return r.key in upload_keys or existing[r.key].size != r.bytes
 
 
 def _render_failed(photo: Photo, err: BaseException) -> Problem:
@@ -435,7 +453,7 @@ def _report(
     header: Photo,
     store: Storage,
     plan: PublishPlan,
-    rendered: int,
+    run: RenderRun | None,
     previous: PreviousManifest,
     changed: bool,
 ) -> IngestReport:
@@ -452,7 +470,8 @@ def _report(
         manifest=MANIFEST_KEY,
         plan=plan,
         analysed=chosen.decoded,
-        rendered=rendered,
+        rendered=run.rendered if run else 0,
+        repaired=run.repaired if run else 0,
         manifest_changed=changed,
         dry_run=options.dry_run,
         excluded=chosen.excluded,

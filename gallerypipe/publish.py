@@ -80,9 +80,13 @@ def read_previous(store: Storage, existing: Mapping[str, StoredObject]) -> Previ
 
 def archive_key(previous: PreviousManifest) -> str:
     """Where the manifest being replaced is kept: named for when it was written and its ETag, so
-    two publishers replacing the same manifest write the same archive, not two."""
+    two publishers replacing the same manifest write the same archive, not two. One that is not
+    a manifest we can read is kept without the .json that would make prune read it."""
     stamp = datetime.fromtimestamp(previous.modified or 0, UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"manifests/{stamp}-{(previous.etag or 'none')[:12]}.json"
+    readable = previous.data is not None and _shape_problem(previous.data) is None
+    return (
+        f"manifests/{stamp}-{(previous.etag or 'none')[:12]}.{'json' if readable else 'unreadable'}"
+    )
 
 
 def upload(store: Storage, key: str, data: bytes, content_type: str) -> None:
@@ -96,6 +100,7 @@ def publish_manifest(store: Storage, payload: bytes, previous: PreviousManifest)
     """
     if previous.raw == payload:
         return False
+    _check_still_there(store, referenced_keys(json.loads(payload)))
     if previous.raw is not None:
         store.put(archive_key(previous), previous.raw, "application/json", SHORT_LIVED)
     try:
@@ -115,6 +120,17 @@ def publish_manifest(store: Storage, payload: bytes, previous: PreviousManifest)
             "replaced (re-run to publish on top of it)"
         ) from err
     return True
+
+
+def _check_still_there(store: Storage, keys: set[str]) -> None:
+    """Every key the new manifest names is in the store, listed again just before it goes up:
+    a prune running meanwhile may have taken an object this run reused or uploaded long ago."""
+    gone = sorted(keys - store.list().keys())
+    if gone:
+        raise StorageError(
+            f"{len(gone)} objects left the store during this run (a prune running meanwhile?), "
+            f"e.g. {gone[0]}; {MANIFEST_KEY} was not replaced: run again to upload them"
+        )
 
 
 @dataclass(frozen=True)
@@ -169,10 +185,11 @@ def _differs(found: tuple[int, str], claim: dict) -> str | None:
 @dataclass(frozen=True)
 class PrunePlan:
     delete: tuple[str, ...]
-    keep: int  # everything not deleted: referenced + too_recent
+    keep: int  # everything not deleted: referenced + too_recent + foreign
     manifests_kept: tuple[str, ...]
     too_recent: int  # unreferenced but younger than min_age: maybe a publish in progress
     referenced: int = 0  # objects a kept manifest names, the manifests included
+    foreign: int = 0  # not written by gallerypipe at this prefix (another event's, a page's)
 
 
 def plan_prune(
@@ -186,23 +203,38 @@ def plan_prune(
     existing = store.list()
     if MANIFEST_KEY not in existing:
         raise StorageError(_no_manifest(store.url, existing))
-    archived = sorted(k for k in existing if k.startswith("manifests/"))
-    kept_manifests = (
-        [MANIFEST_KEY, *archived[-keep_manifests:]] if keep_manifests else [MANIFEST_KEY]
-    )
+    archived = archived_manifests(existing)
+    kept_manifests = [MANIFEST_KEY, *(archived[-keep_manifests:] if keep_manifests else [])]
     referenced = set(kept_manifests)
     for key in kept_manifests:
         referenced |= _manifest_references(store, key)
     now = time.time() if now is None else now
-    unreferenced = [k for k in sorted(existing) if k not in referenced]
+    ours = [k for k in sorted(existing) if _written_by_us(k)]
+    unreferenced = [k for k in ours if k not in referenced]
     recent = [k for k in unreferenced if now - existing[k].modified < min_age]
     return PrunePlan(
         delete=tuple(k for k in unreferenced if k not in recent),
         keep=len(existing) - len(unreferenced) + len(recent),
         manifests_kept=tuple(kept_manifests),
         too_recent=len(recent),
-        referenced=len(existing) - len(unreferenced),
+        referenced=len(referenced & existing.keys()),
+        foreign=len(existing) - len(ours) - int(MANIFEST_KEY in existing),
     )
+
+
+def archived_manifests(existing: Mapping[str, StoredObject]) -> list[str]:
+    """The archived manifests, oldest first by when each was archived (not by name: names
+    have changed form between versions, and carry the time of another clock)."""
+    archived = [k for k in existing if k.startswith("manifests/") and k.endswith(".json")]
+    return sorted(archived, key=lambda k: (existing[k].modified, k))
+
+
+def _written_by_us(key: str) -> bool:
+    """Keys gallerypipe writes at an event's prefix, besides manifest.json: renditions/<name>
+    and manifests/<name>. Anything else (an event nested below, a Hugo page stored alongside)
+    is not prune's to delete."""
+    folder, _, name = key.partition("/")
+    return folder in ("renditions", "manifests") and bool(name) and "/" not in name
 
 
 def _no_manifest(url: str, existing: Mapping[str, StoredObject]) -> str:

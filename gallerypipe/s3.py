@@ -200,15 +200,21 @@ class S3Storage:
             failed = [error for errors in pool.map(self._delete_batch, batches) for error in errors]
         if failed:
             raise StorageError(
-                f"{self.url}: {len(failed)} objects were not deleted: " + "; ".join(failed[:5])
+                f"{self.url}: {len(failed)} of {len(full)} objects were not deleted: "
+                + "; ".join(failed[:5])
             )
 
     def _delete_batch(self, keys: list[str]) -> list[str]:
-        with self._errors("(delete)"):
-            answer = self.client.delete_objects(
-                Bucket=self.bucket,
-                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
-            )
+        """The keys this batch failed to delete, each with the reason; the other batches go on
+        when a whole request fails, so the error can say how much is left."""
+        try:
+            with self._errors("(delete)"):
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+                )
+        except StorageError as err:
+            return [f"{key}: {err}" for key in keys]
         return [f"{e.get('Key')}: {e.get('Code')}" for e in answer.get("Errors", [])]
 
     def put(

@@ -210,18 +210,18 @@ s3_ready() {
   [ "$code" = 200 ] && return 0
   if [ "$code" = 403 ] && [ $user_checked = 0 ]; then
     user_checked=1
-    ensure_user
+    ensure_user || user_checked=0 # not ready for radosgw-admin yet: try again
   fi
   return 1
 }
 
-wait_for() { # description, command... -> 1 if a daemon died or time ran out
+wait_for() { # description, command... -> 1 if a daemon died, 2 if time ran out
   local what=$1 deadline=$((SECONDS + START_TIMEOUT)) n
   shift
   until "$@"; do
     if [ $SECONDS -ge $deadline ]; then
       log "$what not ready after ${START_TIMEOUT}s"
-      return 1
+      return 2
     fi
     for n in mon osd rgw; do
       pid_alive "$n" || {
@@ -249,9 +249,20 @@ cluster_complete() {
     [ -e "$D/osd.0/block" ] && [ -f "$D/osd.0/fsid" ]
 }
 
+OURS=(run log mon.a osd.0 rgw.a ceph.conf keyring monmap .initialized mon.pid osd.pid rgw.pid)
+
+only_ours() { # 0 if DIR holds nothing but what this script creates (so it may remove it)
+  local entry name
+  for entry in "$D"/* "$D"/.[!.]*; do
+    [ -e "$entry" ] || continue
+    name=${entry##*/}
+    [[ " ${OURS[*]} " == *" $name "* ]] || return 1
+  done
+}
+
 remove_cluster() {
   do_stop
-  rm -rf "${D:?}"/{run,log,mon.a,osd.0,rgw.a,ceph.conf,keyring,monmap,.initialized}
+  rm -rf "${OURS[@]/#/$D/}"
 }
 
 # Rotate a log that has grown past 100 MiB: RGW logs every request.
@@ -272,7 +283,8 @@ show_logs() { # the last lines of each daemon's output, to say why it failed
   done
 }
 
-# One try at bringing the cluster up; 1 if a daemon died or time ran out.
+# One try at bringing the cluster up; 1 if a daemon died or creation failed, 2 if the
+# daemons run but S3 is not ready in time.
 bring_up() {
   if [ -f "$D/ceph.conf" ] && ! cluster_complete; then
     log "$D holds an incomplete cluster; removing it"
@@ -296,10 +308,11 @@ bring_up() {
 }
 
 # Daemons can die for reasons outside the cluster (a process sweep on the
-# machine, a port still held): try again, and on the last try start over
-# with a new cluster, since the tests' data is disposable.
+# machine, a port still held): try again, and after two failures start over
+# with a new cluster, since the tests' data is disposable. A cluster that
+# runs but is slow is not replaced: that would not make it faster.
 do_start() {
-  local try
+  local try rc
   if s3_ok; then
     echo "S3 endpoint $ENDPOINT (already running)"
     return 0
@@ -311,12 +324,16 @@ do_start() {
   if [ -f "$D/ceph.conf" ] && ! grep -qx "$MARK" "$D/ceph.conf"; then
     die "$D/ceph.conf was not written by this script; use another DIR"
   fi
+  only_ours || die "$D holds files this script did not write; use another DIR"
   for try in 1 2 3 4; do
     if bring_up; then
       echo "S3 endpoint $ENDPOINT"
       return 0
+    else
+      rc=$?
     fi
     show_logs
+    [ $rc != 2 ] || die "S3 on $ENDPOINT is not ready; the daemons run (see $D/log)"
     if [ $try = 2 ]; then
       log "starting the cluster failed twice; creating a new one"
       remove_cluster

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gallerypipe.publish import plan_prune
+from gallerypipe.publish import archive_key, plan_prune, publish_manifest, read_previous
 from gallerypipe.storage import SHORT_LIVED, LocalStorage, StorageError
 
 HOUR_AGO = time.time() - 7200
@@ -104,6 +104,48 @@ def test_prune_refuses_an_unreadable_archived_manifest(events: Path) -> None:
         "manifests/20240101T000000000000Z.json",
         "renditions/orphan.jpg",
     )
+
+
+def test_prune_deletes_only_what_gallerypipe_writes_at_the_prefix(events: Path) -> None:
+    """An event nested below, or a Hugo bundle used as the store, is not prune's to delete."""
+    spark = events / "spark"
+    nested = make_event(spark / "2019", {"renditions/c.jpg": b"c" * 5})
+    (spark / "index.md").write_text("---\ntitle: Spark\n---\n")
+    for key in ("2019/manifest.json", "2019/renditions/c.jpg", "index.md"):
+        age(spark, key)
+    plan = plan_prune(LocalStorage(spark), min_age=0)
+    assert plan.delete == ("renditions/orphan.jpg",)
+    assert plan.foreign == 3
+    done = cli("prune", "--store", spark, "--yes", "--min-age", "0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].endswith(
+        ", 3 not written by gallerypipe at this prefix (kept)"
+    )
+    assert sorted(nested.list()) == ["manifest.json", "renditions/c.jpg"]
+    assert (spark / "index.md").exists()
+
+
+def test_the_newest_archives_are_the_last_written_whatever_their_names(events: Path) -> None:
+    spark = LocalStorage(events / "spark")
+    manifest = spark.get("manifest.json")
+    older_name = "manifests/20990101T000000000000Z.json"  # the old naming, a clock far ahead
+    spark.put(older_name, manifest, "application/json", SHORT_LIVED)
+    age(events / "spark", older_name)
+    spark.put("manifests/20240101T000000Z-0123456789ab.json", manifest, "application/json", "x")
+    plan = plan_prune(spark, keep_manifests=1, min_age=0)
+    assert plan.manifests_kept == ("manifest.json", "manifests/20240101T000000Z-0123456789ab.json")
+    assert older_name in plan.delete
+
+
+def test_a_replaced_unreadable_manifest_is_kept_but_does_not_block_prune(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "store")
+    store.put("manifest.json", b"<html>502</html>", "application/json", SHORT_LIVED)
+    previous = read_previous(store, store.list())
+    assert publish_manifest(store, b'{"photos": []}', previous)
+    archived = archive_key(previous)
+    assert archived.endswith(".unreadable")
+    assert store.get(archived) == b"<html>502</html>"
+    assert plan_prune(store, min_age=3600).delete == ()
 
 
 def test_prune_summary_separates_what_it_deletes_from_what_it_keeps(events: Path) -> None:
