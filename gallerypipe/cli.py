@@ -494,12 +494,14 @@ def summary(report: IngestReport) -> str:
 
 
 def _manifest_line(report: IngestReport) -> str:
-    kept = (
-        f"; the current one kept as {report.manifest_archived}" if report.manifest_archived else ""
-    )
+    """What became of manifest.json, and where the one it replaced is kept."""
+    name, archived = report.manifest, report.manifest_archived
+    kept = f"; the current one kept as {archived}" if archived else ""
     if report.dry_run:
-        return f"{report.manifest} would be written last, if it changes{kept}"
-    return f"{report.manifest} {'updated' if report.manifest_changed else 'unchanged'}{kept}"
+        return f"{name} would be written last, if it changes{kept}"
+    if not report.manifest_changed:
+        return f"{name} unchanged"
+    return f"{name} updated{kept}" if archived else f"{name} written"
 
 
 @main.command("sync")

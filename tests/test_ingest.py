@@ -198,6 +198,23 @@ def test_progress_does_not_garble_piped_output(cards: Path, tmp_path: Path) -> N
     assert "found 12 photos; published 10; dropped 2 duplicates" in result.stdout
 
 
+def test_the_summary_says_what_became_of_the_manifest(cards: Path, tmp_path: Path) -> None:
+    args = ("ingest", cards, "--bundle", tmp_path / "b", "--store", tmp_path / "s")
+    cache = tmp_path / "cache"
+    assert "manifest: manifest.json written\n" in run_cli(*args, cache=cache).stdout
+    assert "manifest: manifest.json unchanged\n" in run_cli(*args, cache=cache).stdout
+    changed = cards / "card-a/DCIM/100CANON/IMG_5105.JPG"
+    with Image.open(changed) as img:
+        exif = img.info["exif"]
+        img.rotate(2, resample=Image.Resampling.BICUBIC).save(changed, quality=90, exif=exif)
+    dry = run_cli(*args, "--dry-run", "--json", cache=cache)
+    archived = json.loads(dry.stdout)["manifest_archived"]
+    assert re.fullmatch(r"manifests/\d{8}T\d{6}Z-[0-9a-f]{12}\.json", archived)
+    updated = run_cli(*args, cache=cache).stdout
+    assert f"manifest: manifest.json updated; the current one kept as {archived}\n" in updated
+    assert (tmp_path / "s" / archived).exists()
+
+
 def test_bad_files_are_reported_and_the_rest_published(cards: Path, tmp_path: Path) -> None:
     card = cards / "card-a/DCIM/100CANON"
     good = (card / "IMG_5102.JPG").read_bytes()
