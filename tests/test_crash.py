@@ -64,7 +64,9 @@ def assert_consistent(bundle: Path, store_url: str, env_store_options) -> None:
     assert (bundle / "header.jpg").is_file()
     assert not list(bundle.glob(".tmp-*"))
     store = open_store(store_url, env_store_options)
-    manifest = json.loads(store.get("manifest.json"))
+    raw = store.get("manifest.json")
+    assert (bundle / "manifest.json").read_bytes() == raw, "bundle and store manifests differ"
+    manifest = json.loads(raw)
     for photo in manifest["photos"]:
         for r in photo["renditions"]:
             assert hashlib.sha256(store.get(r["key"])).hexdigest() == r["sha256"]
