@@ -284,12 +284,16 @@ class S3Storage:
             return self._fast
 
     def _put_if_match(self, key: str, put: Callable[..., dict], etag: str) -> str:
-        """If-Match as RFC 9110 quotes it; Ceph RGW only matches the bare ETag, so try that
-        second (a changed object fails both, so the retry cannot hide a lost race)."""
+        """If-Match with the ETag quoted, as RFC 9110 and AWS have it, or bare, as Ceph RGW
+        matches it: bare first on a custom endpoint (MinIO takes either), quoted first on AWS,
+        then the other (a changed object fails both, so the retry cannot hide a lost race)."""
+        forms = [f'"{etag}"', etag]
+        if self.options.endpoint_url:
+            forms.reverse()
         try:
-            return self._once(key, functools.partial(put, IfMatch=f'"{etag}"'))["ETag"].strip('"')
+            return self._once(key, functools.partial(put, IfMatch=forms[0]))["ETag"].strip('"')
         except PreconditionFailed:
-            return self._once(key, functools.partial(put, IfMatch=etag))["ETag"].strip('"')
+            return self._once(key, functools.partial(put, IfMatch=forms[1]))["ETag"].strip('"')
 
     def _once(self, key: str, call: Callable[[], dict]) -> dict:
         with self._errors(key):

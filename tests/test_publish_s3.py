@@ -16,7 +16,13 @@ from PIL import Image
 
 from gallerypipe.manifest import MANIFEST_KEY
 from gallerypipe.pipeline import IngestOptions, ingest
-from gallerypipe.publish import PreviousManifest, plan_prune, publish_manifest, verify
+from gallerypipe.publish import (
+    PreviousManifest,
+    plan_prune,
+    publish_manifest,
+    read_previous,
+    verify,
+)
 from gallerypipe.s3 import MULTIPART_THRESHOLD, S3Storage
 from gallerypipe.storage import PreconditionFailed, StorageError
 
@@ -111,6 +117,19 @@ def test_a_stale_manifest_write_is_refused(cards, tmp_path, s3_store) -> None:
     with pytest.raises(PreconditionFailed):
         store.put(MANIFEST_KEY, b"{}", "application/json", "no-cache", if_none_match=True)
     assert store.get(MANIFEST_KEY) == current
+
+
+def test_a_manifest_update_is_one_conditional_put(cards, tmp_path, s3_store) -> None:
+    publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    previous = read_previous(store, store.list())
+    sent = []
+    store.client.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: sent.append(request)
+    )
+    assert publish_manifest(store, previous.raw + b" ", previous)
+    manifest_puts = [r for r in sent if r.url.endswith(f"/{MANIFEST_KEY}")]
+    assert [r.headers["If-Match"] for r in manifest_puts] == [previous.etag.encode()]
 
 
 def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> None:
