@@ -84,9 +84,8 @@ def archive_key(previous: PreviousManifest) -> str:
     a manifest we can read is kept without the .json that would make prune read it."""
     stamp = datetime.fromtimestamp(previous.modified or 0, UTC).strftime("%Y%m%dT%H%M%SZ")
     readable = previous.data is not None and _shape_problem(previous.data) is None
-    return (
-        f"manifests/{stamp}-{(previous.etag or 'none')[:12]}.{'json' if readable else 'unreadable'}"
-    )
+    suffix = "json" if readable else "unreadable"
+    return f"manifests/{stamp}-{(previous.etag or 'none')[:12]}.{suffix}"
 
 
 def upload(store: Storage, key: str, data: bytes, content_type: str) -> None:
@@ -203,7 +202,7 @@ def plan_prune(
     existing = store.list()
     if MANIFEST_KEY not in existing:
         raise StorageError(_no_manifest(store.url, existing))
-    archived = archived_manifests(existing)
+    archived = _archived_manifests(existing)
     kept_manifests = [MANIFEST_KEY, *(archived[-keep_manifests:] if keep_manifests else [])]
     referenced = set(kept_manifests)
     for key in kept_manifests:
@@ -218,11 +217,11 @@ def plan_prune(
         manifests_kept=tuple(kept_manifests),
         too_recent=len(recent),
         referenced=len(referenced & existing.keys()),
-        foreign=len(existing) - len(ours) - int(MANIFEST_KEY in existing),
+        foreign=len(existing) - len(ours) - 1,  # manifest.json is neither
     )
 
 
-def archived_manifests(existing: Mapping[str, StoredObject]) -> list[str]:
+def _archived_manifests(existing: Mapping[str, StoredObject]) -> list[str]:
     """The archived manifests, oldest first by when each was archived (not by name: names
     have changed form between versions, and carry the time of another clock)."""
     archived = [k for k in existing if k.startswith("manifests/") and k.endswith(".json")]
