@@ -35,7 +35,7 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
     if not bucket:
         raise StorageError(f"{url}: no bucket in the store URL (expected s3://bucket/prefix)")
-    prefix = prefix.strip("/")
+    prefix = prefix.removesuffix("/")
     if prefix:
         try:
             safe_key(prefix)

@@ -73,6 +73,7 @@ def test_safe_key_accepts_plain_keys(key):
         "s3://bucket/..",
         "s3://bucket/./events",
         "s3://bucket/a//b",
+        "s3://bucket//events",
         "s3://bucket/events\\spark",
         "s3://bucket/events/sp\x00ark",
     ],
