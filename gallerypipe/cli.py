@@ -52,6 +52,15 @@ class Progress:
         sys.stderr.flush()
 
 
+# Options more than one command takes alike.
+_THRESHOLD = click.option(
+    "--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.IntRange(0, 64)
+)
+_JOBS = click.option(
+    "--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores)."
+)
+
+
 def store_options(command):
     """--store and how to reach it; each also from GALLERYPIPE_* variables and the config file."""
     options = [
@@ -104,9 +113,7 @@ def analysis_options(command):
             metavar="CAMERA=±SECONDS",
             help="Shift a camera's times (CAMERA: make, model, serial or folder). Repeatable.",
         ),
-        click.option(
-            "--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores)."
-        ),
+        _JOBS,
         click.option(
             "--executor",
             envvar="GALLERYPIPE_EXECUTOR",
@@ -130,9 +137,7 @@ def selection_options(command):
         click.option(
             "--header", type=click.Path(path_type=Path), help="Use this photo as the header."
         ),
-        click.option(
-            "--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.IntRange(0, 64)
-        ),
+        _THRESHOLD,
         click.option("--keep-all", is_flag=True, help="Skip deduplication."),
         click.option(
             "--include-rejected", is_flag=True, help="Keep photos rated -1 (never as header)."
@@ -299,10 +304,8 @@ def cameras_command(sources, jobs: int, as_json: bool, **kwargs) -> None:
 
 @main.command("dedup")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.IntRange(0, 64)
-)
-@click.option("--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores).")
+@_THRESHOLD
+@_JOBS
 @click.option(
     "--html",
     "html_path",

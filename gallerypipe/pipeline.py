@@ -355,9 +355,9 @@ def _render_and_upload(
             else:
                 done.renditions[photo.id] = result.renditions
                 done.placeholders[photo.id] = result.placeholder
-                writes = [r for r in result.renditions if _needs_upload(r, upload_keys, existing)]
-                repaired += sum(r.key not in upload_keys for r in writes)
-                futures += _start_uploads(uploads, store, result, {r.key for r in writes})
+                writes = _to_write(result, upload_keys, existing)
+                repaired += len(writes - upload_keys)
+                futures += _start_uploads(uploads, store, result, writes)
                 _stage(staging, result)
             progress("render", n, len(to_render))
         for future in futures:
@@ -372,10 +372,12 @@ class RenderRun:
     repaired: int  # reused keys uploaded after all: the store's copy had another size
 
 
-def _needs_upload(r: Rendition, upload_keys: set[str], existing: Mapping) -> bool:
-    """As planned; or a reused key whose copy in the store is not the size of this render (no
-    manifest vouched for it: someone else wrote it, or wrote it wrong)."""
-    return r.key in upload_keys or existing[r.key].size != r.bytes
+def _to_write(result: RenderOutput, upload_keys: set[str], existing: Mapping) -> set[str]:
+    """This photo's keys the plan uploads, and those it reuses whose copy in the store is not the
+    size of this render (no manifest vouched for it: someone else wrote it, or wrote it wrong)."""
+    return {
+        r.key for r in result.renditions if r.key in upload_keys or existing[r.key].size != r.bytes
+    }
 
 
 def _render_failed(photo: Photo, err: BaseException) -> Problem:

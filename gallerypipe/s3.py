@@ -133,9 +133,12 @@ def _add_content_md5(request, **_) -> None:
     """DeleteObjects must carry a checksum: botocore sends CRC32 alone, and servers that predate
     the new checksums (older MinIO, Ceph and others) ask for Content-MD5 instead."""
     body = request.body or b""
-    if isinstance(body, str):
-        body = body.encode()
-    request.headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+    request.headers["Content-MD5"] = content_md5(body.encode() if isinstance(body, str) else body)
+
+
+def content_md5(data: bytes) -> str:
+    """The Content-MD5 header's value: the server refuses the request if the bytes differ."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 
 
 class S3Storage:
@@ -240,7 +243,7 @@ class S3Storage:
         if len(data) > MULTIPART_THRESHOLD and not conditional:
             head = self._retrying(key, functools.partial(self._put_multipart, args, data))
             return head["ETag"].strip('"')
-        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        md5 = content_md5(data)
         if not conditional and (putter := self._crt_putter()):
             put = functools.partial(self._put_crt, putter, args, data, md5)
             return self._retrying(key, put)["ETag"]
@@ -317,14 +320,13 @@ class S3Storage:
             parts = []
             for number, start in enumerate(range(0, len(data), PART_SIZE), 1):
                 chunk = data[start : start + PART_SIZE]
-                md5 = base64.b64encode(hashlib.md5(chunk, usedforsecurity=False).digest())
                 part = self.client.upload_part(
                     Bucket=self.bucket,
                     Key=key,
                     UploadId=upload_id,
                     PartNumber=number,
                     Body=chunk,
-                    ContentMD5=md5.decode(),
+                    ContentMD5=content_md5(chunk),
                 )
                 parts.append({"PartNumber": number, "ETag": part["ETag"]})
             self.client.complete_multipart_upload(

@@ -361,3 +361,13 @@ def add_xmp(path: Path, packet: bytes) -> Path:
 def add_iptc_caption(path: Path, caption: str) -> Path:
     path.write_bytes(insert_segment(path.read_bytes(), 0xED, iptc_app13(caption)))
     return path
+
+
+def change_a_photo(cards: Path) -> Path:
+    """Edit one photo of the sample cards, as a photographer re-exporting it would: new pixels
+    (a 2° turn), the same EXIF. Returns its path."""
+    changed = cards / "card-a/DCIM/100CANON/IMG_5105.JPG"
+    with Image.open(changed) as img:
+        exif = img.info["exif"]
+        img.rotate(2, resample=Image.Resampling.BICUBIC).save(changed, quality=90, exif=exif)
+    return changed

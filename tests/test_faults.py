@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from faultproxy import FaultProxy, Faults
 
+from gallerypipe.manifest import MANIFEST_KEY
 from gallerypipe.pipeline import IngestOptions, ingest
 from gallerypipe.publish import verify
 from gallerypipe.s3 import S3Storage
@@ -54,14 +55,25 @@ def test_an_rgw_restart_mid_publish_is_finished_by_the_next_run(cards, tmp_path,
         "--store", url, "--endpoint-url", options.endpoint_url, "--path-style", "--json",
         "--no-cache",
     ]  # fmt: skip
+    store = S3Storage(url, options)
     run = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # the analysis is done by now and the uploads are under way
+    wait_until_uploading(store, run)
     rgw("stop")
     rgw("start")
     run.communicate(timeout=300)  # it may have finished through retries, or failed: both fine
-    store = S3Storage(url, options)
     finish = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert finish.returncode == 0, finish.stderr
     summary = json.loads(finish.stdout)
     assert summary["photos"] == 10
     assert not verify(store).problems
+
+
+def wait_until_uploading(store: S3Storage, run: subprocess.Popen, timeout_s: float = 120) -> None:
+    """Until the publish is half-way: some renditions in the store, no manifest yet."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and run.poll() is None:
+        listed = store.list()
+        if MANIFEST_KEY not in listed and any(k.startswith("renditions/") for k in listed):
+            return
+        time.sleep(0.05)
+    pytest.fail("the publish ended, or never began uploading, before RGW could be stopped")

@@ -14,7 +14,7 @@ from pathlib import Path
 import piexif
 import pytest
 import yaml
-from photos import corrupt_scan_data, xmp_packet
+from photos import change_a_photo, corrupt_scan_data, xmp_packet
 from PIL import Image
 
 from gallerypipe.pipeline import IngestOptions, ingest
@@ -203,10 +203,7 @@ def test_the_summary_says_what_became_of_the_manifest(cards: Path, tmp_path: Pat
     cache = tmp_path / "cache"
     assert "manifest: manifest.json written\n" in run_cli(*args, cache=cache).stdout
     assert "manifest: manifest.json unchanged\n" in run_cli(*args, cache=cache).stdout
-    changed = cards / "card-a/DCIM/100CANON/IMG_5105.JPG"
-    with Image.open(changed) as img:
-        exif = img.info["exif"]
-        img.rotate(2, resample=Image.Resampling.BICUBIC).save(changed, quality=90, exif=exif)
+    change_a_photo(cards)
     dry = run_cli(*args, "--dry-run", "--json", cache=cache)
     archived = json.loads(dry.stdout)["manifest_archived"]
     assert re.fullmatch(r"manifests/\d{8}T\d{6}Z-[0-9a-f]{12}\.json", archived)

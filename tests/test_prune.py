@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from events import put_event
 
 from gallerypipe.publish import archive_key, plan_prune, publish_manifest, read_previous
 from gallerypipe.storage import SHORT_LIVED, LocalStorage, StorageError
@@ -29,16 +29,9 @@ def cli(*args: str | Path, env: dict | None = None) -> subprocess.CompletedProce
 
 
 def make_event(root: Path, objects: dict[str, bytes]) -> LocalStorage:
-    """A published event: its objects, and a manifest naming each with its size and sha256."""
+    """A published event in a local folder store."""
     store = LocalStorage(root)
-    renditions = [
-        {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        for key, data in objects.items()
-    ]
-    for key, data in objects.items():
-        store.put(key, data, "image/jpeg", SHORT_LIVED)
-    manifest = {"photos": [{"id": "p1", "renditions": renditions}]}
-    store.put("manifest.json", json.dumps(manifest).encode(), "application/json", SHORT_LIVED)
+    put_event(store, objects)
     return store
 
 
@@ -145,7 +138,9 @@ def test_a_replaced_unreadable_manifest_is_kept_but_does_not_block_prune(tmp_pat
     archived = archive_key(previous)
     assert archived.endswith(".unreadable")
     assert store.get(archived) == b"<html>502</html>"
-    assert plan_prune(store, min_age=3600).delete == ()
+    plan = plan_prune(store, min_age=0)  # it does not refuse: the archive is not read
+    assert plan.manifests_kept == ("manifest.json",)
+    assert plan.delete == (archived,)  # unreferenced, so prune may take it once it is old
 
 
 def test_prune_summary_separates_what_it_deletes_from_what_it_keeps(events: Path) -> None:

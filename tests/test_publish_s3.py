@@ -1,4 +1,5 @@
-"""Publishing to a real S3 server (Ceph RGW on 127.0.0.1): incremental, atomic, prune, verify."""
+"""Publishing to a real S3 server (Ceph RGW on 127.0.0.1): incremental, atomic, prune, verify,
+repairs, and races with another publisher or a prune."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from events import put_event
+from photos import change_a_photo
 
 from gallerypipe.manifest import MANIFEST_KEY
 from gallerypipe.pipeline import IngestOptions, ingest
@@ -24,12 +26,12 @@ from gallerypipe.publish import (
     verify,
 )
 from gallerypipe.s3 import MULTIPART_THRESHOLD, S3Storage
-from gallerypipe.storage import PreconditionFailed, StorageError
+from gallerypipe.storage import SHORT_LIVED, PreconditionFailed, StorageError
 
 
-def publish(cards: Path, bundle: Path, s3_store):
+def publish(cards: Path, bundle: Path, s3_store, progress=None):
     url, options = s3_store
-    return ingest(IngestOptions((cards,), bundle, url, store_options=options, jobs=2))
+    return ingest(IngestOptions((cards,), bundle, url, store_options=options, jobs=2), progress)
 
 
 def store_cli(command: str, s3_store, *extra: str) -> subprocess.CompletedProcess:
@@ -72,10 +74,7 @@ def test_objects_carry_type_cache_and_sha256_and_stay_private(cards, tmp_path, s
 
 def test_one_changed_photo_uploads_only_its_objects(cards, tmp_path, s3_store) -> None:
     publish(cards, tmp_path / "b", s3_store)
-    changed = cards / "card-a/DCIM/100CANON/IMG_5105.JPG"
-    with Image.open(changed) as img:
-        exif = img.info["exif"]
-        img.rotate(2, resample=Image.Resampling.BICUBIC).save(changed, quality=90, exif=exif)
+    change_a_photo(cards)
     report = publish(cards, tmp_path / "b", s3_store)
     assert (report.uploaded, report.reused, report.rendered) == (6, 54, 1)
     assert report.manifest_changed
@@ -202,18 +201,6 @@ def test_verify_catches_a_deleted_and_a_corrupted_object(cards, tmp_path, s3_sto
     assert result.returncode == 1 and keys[0] in result.stdout and keys[1] in result.stdout
 
 
-def put_event(store: S3Storage, objects: dict[str, bytes]) -> None:
-    """Objects and a manifest naming them, as a publish leaves them."""
-    renditions = [
-        {"key": key, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        for key, data in objects.items()
-    ]
-    for key, data in objects.items():
-        store.put(key, data, "image/jpeg", "no-cache")
-    manifest = json.dumps({"photos": [{"id": "p", "renditions": renditions}]}).encode()
-    store.put(MANIFEST_KEY, manifest, "application/json", "no-cache")
-
-
 def test_prune_on_a_parent_prefix_refuses_and_deletes_nothing(s3_store) -> None:
     url, options = s3_store  # s3://gp-…/events/spark
     for name in ("spark", "gala"):
@@ -295,3 +282,67 @@ def test_store_settings_come_from_the_environment_and_the_config_file(cards, tmp
         cwd=config,
     )
     assert (checked.returncode, checked.stdout) == (0, "verify: 60 objects checked, all match\n")
+
+
+def test_a_rerun_uploads_again_an_object_the_store_holds_truncated(cards, tmp_path, s3_store):
+    publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    rendition = json.loads(store.get(MANIFEST_KEY))["photos"][0]["renditions"][0]
+    store.put(rendition["key"], b"truncated", rendition["content_type"], "no-cache")
+    assert [p.key for p in verify(store).problems] == [rendition["key"]]
+    again = publish(cards, tmp_path / "b", s3_store)
+    assert (again.uploaded, again.rendered) == (1, 1)
+    assert not verify(store).problems
+
+
+def test_the_losing_publisher_leaves_its_bundle_as_it_was(cards, tmp_path, s3_store):
+    bundle = tmp_path / "b"
+    publish(cards, bundle, s3_store)
+    before = {p: p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file()}
+    change_a_photo(cards)
+    store = S3Storage(*s3_store)
+    theirs = b'{"photos": [], "by": "another publisher"}'
+
+    def another_publisher_writes_first(stage: str, done: int, total: int) -> None:
+        if stage == "render" and done == total:
+            store.put(MANIFEST_KEY, theirs, "application/json", SHORT_LIVED)
+
+    with pytest.raises(StorageError, match="another publisher"):
+        publish(cards, bundle, s3_store, another_publisher_writes_first)
+    after = {p: p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file()}
+    assert after == before
+    assert store.get(MANIFEST_KEY) == theirs
+    assert len([k for k in store.list() if k.startswith("manifests/")]) == 1
+
+
+def test_an_object_pruned_during_the_run_stops_the_manifest(cards, tmp_path, s3_store):
+    publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    old_manifest = store.get(MANIFEST_KEY)
+    kept = json.loads(old_manifest)["photos"][0]["renditions"][0]["key"]
+    change_a_photo(cards)
+
+    def a_prune_takes_a_reused_object(stage: str, done: int, total: int) -> None:
+        if stage == "render" and done == total:
+            store.delete([kept])
+
+    with pytest.raises(StorageError, match="1 objects left the store during this run"):
+        publish(cards, tmp_path / "b", s3_store, a_prune_takes_a_reused_object)
+    assert store.get(MANIFEST_KEY) == old_manifest
+    again = publish(cards, tmp_path / "b", s3_store)
+    assert again.manifest_changed and not verify(store).problems
+
+
+def test_a_damaged_copy_no_manifest_vouches_for_is_replaced(cards, tmp_path, s3_store):
+    """A young object at a key this run renders (left by someone else) is reused only when it is
+    the size of what was rendered."""
+    first = publish(cards, tmp_path / "b", s3_store)
+    store = S3Storage(*s3_store)
+    manifest = json.loads(store.get(MANIFEST_KEY))
+    rendition = manifest["photos"][0]["renditions"][0]
+    store.put(rendition["key"], b"short", rendition["content_type"], "no-cache")
+    store.put(MANIFEST_KEY, b'{"photos": []}', "application/json", SHORT_LIVED)  # vouches for none
+    again = publish(cards, tmp_path / "b2", s3_store)
+    assert again.rendered == first.rendered
+    assert (again.uploaded, again.reused, again.repaired) == (1, 59, 1)
+    assert not verify(store).problems

@@ -20,7 +20,6 @@ from test_s3crt import md5_b64, putter
 from tlsproxy import TlsProxy
 
 from gallerypipe import s3 as s3_module
-from gallerypipe import s3crt
 from gallerypipe.s3 import S3Storage
 from gallerypipe.storage import IMMUTABLE, StorageError, StoreOptions
 
@@ -93,12 +92,15 @@ def test_a_certificate_boto3_would_refuse_fails_the_store_at_once(
     assert proxy.requests == 0
 
 
-def test_boto3_refuses_the_certificate_on_its_own_too(https, untrusting, monkeypatch) -> None:
+def test_boto3_refuses_the_certificate_on_its_own_too(
+    https, ca_file, untrusting, monkeypatch
+) -> None:
     """Past the check at opening (a certificate replaced during a run), boto3's own
     verification refuses it, and the store does not retry the object."""
-    monkeypatch.setattr(s3crt, "check_certificate", lambda *args: None)
+    monkeypatch.setenv("AWS_CA_BUNDLE", ca_file)
     url, options, proxy = https
-    store = S3Storage(url, options)
+    store = S3Storage(url, options)  # the certificate is trusted when the store opens
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(proxy.context)  # then replaced
     with pytest.raises(
         StorageError, match=f"SSL validation failed for {options.endpoint_url}"
     ) as refused:
