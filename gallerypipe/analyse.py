@@ -9,10 +9,9 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from .imaging import BadImage, apply_orientation, decode_gray, exif_bytes, open_image, oriented_size
-from .metadata import add_captions, read_metadata
+from .imaging import BadImage, apply_orientation, decode_gray, open_image, oriented_size
+from .metadata import read_file_metadata
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
-from .xmp import embedded_xmp, iptc_caption
 
 # One ⅛-scale decode (or larger, to keep QUALITY_EDGE pixels on the long edge) serves the hashes
 # and the quality figures; sharpness is measured at QUALITY_EDGE so figures compare across cameras.
@@ -87,11 +86,10 @@ def analyse_read(source: SourceFile, data: bytes, sha256: str) -> Analysed | Pro
 def analyse_bytes(
     source: SourceFile, data: bytes, sidecars: Sidecars = (), sha256: str | None = None
 ) -> Analysed:
-    """One lazy open for the metadata (EXIF, XMP, IPTC: no pixels), one reduced-scale decode."""
+    """One lazy open (EXIF, XMP, IPTC are read from the bytes: no pixels), one reduced decode."""
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     with open_image(data) as img:
-        meta = read_metadata(exif_bytes(img))
-        meta = add_captions(meta, embedded_xmp(img), iptc_caption(img), sidecars)
+        meta = read_file_metadata(data, img, sidecars)
         full = oriented_size(img.size, meta.orientation)
         gray, damage = decode_gray(data, img, _hash_size(img.size))
     gray = apply_orientation(gray, meta.orientation)

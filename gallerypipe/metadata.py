@@ -1,130 +1,315 @@
-"""Read what a photo says about itself (EXIF via piexif) and derive the time it is ordered by."""
+"""Read what a photo says about itself: one reader for EXIF, XMP and IPTC, reconciled as the
+Metadata Working Group's guidelines say (the rules exiftool applies with `-use MWG`).
+
+Capture time: EXIF DateTimeOriginal (+ SubSecTimeOriginal, + OffsetTimeOriginal, or a fraction
+and offset written inside the date itself); else the XMP date (exif:DateTimeOriginal,
+photoshop:DateCreated, xmp:CreateDate) or IPTC DateCreated + TimeCreated (+ its offset), of
+which XMP wins unless the IPTC was changed after the XMP was written (MWG: Photoshop's
+IPTCDigest no longer matches the IPTC block); else EXIF DateTimeDigitized; else none (the file's
+mtime is used later, and flagged). Description: EXIF ImageDescription, else XMP dc:description /
+IPTC Caption-Abstract by the same XMP-or-IPTC rule. Title: XMP dc:title / IPTC ObjectName by
+that rule, else the description. Camera boilerplate ("OLYMPUS DIGITAL CAMERA") counts as absent
+everywhere (see boilerplate.py), and a sidecar's XMP title or description wins over the file's:
+it is the photographer's later edit.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-import piexif
+from PIL import Image
 
+from .boilerplate import caption
+from .containers import Blocks, jpeg_blocks
+from .iptc import IptcFields, parse_iptc
 from .model import Metadata
+from .tiff import BadTiff, TiffTags, read_tiff
 from .xmp import BadXmp, XmpFields, parse_xmp
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 _EXIF_STARTS = (b"Exif", b"\xff\xd8", b"II*\x00", b"MM\x00*")
 _UNKNOWN_TIME = re.compile(r"^[\s:0]*$")  # EXIF writes blanks or zeros for "not set"
+# EXIF "2018:06:14 09:30:05" and ISO 8601 "2018-06-14T09:30:05", with optional fraction and
+# zone; ISO dates may stop after the year, month, day or minutes (XMP allows it).
+_DATE = re.compile(
+    r"^(\d{4})(?:[:-](\d{2})(?:[:-](\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:[.,](\d+))?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$"
+)
 _EMPTY = Metadata(None, None, None, None, 1, None, has_exif=False)
+Sidecars = Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A capture time and where it was read ("exif", "xmp" or "iptc")."""
+
+    time: datetime
+    source: str
 
 
 def read_metadata(exif: bytes | None) -> Metadata:
-    """Parse raw EXIF (an APP1 payload or a whole JPEG); unreadable parts become problems."""
+    """Parse raw EXIF (an APP1 payload, bare TIFF or a whole JPEG); unreadable parts become
+    problems."""
     if not exif:
         return _EMPTY
-    if not exif.startswith(_EXIF_STARTS):  # piexif would take other bytes for a file name
+    if exif.startswith(b"\xff\xd8"):
+        exif = jpeg_blocks(exif).exif
+        if not exif:
+            return _EMPTY
+    if not exif.startswith(_EXIF_STARTS):
         return Metadata(None, None, None, None, 1, None, False, ("unrecognised EXIF block",))
-    try:
-        tags = piexif.load(exif)
-    except Exception as err:  # piexif raises many types on malformed data
-        return Metadata(None, None, None, None, 1, None, False, (f"unreadable EXIF: {err}",))
-    zeroth, exif_ifd = tags.get("0th", {}), tags.get("Exif", {})
-    problems: list[str] = []
-    capture_time = _capture_time(exif_ifd, problems)
+    return read_photo_metadata(Blocks(exif=exif))
+
+
+def read_file_metadata(data: bytes, img: Image.Image | None = None, sidecars: Sidecars = ()):
+    """Everything a photo file (JPEG, MPO or HEIC) and its XMP sidecars say, reconciled.
+
+    JPEG and MPO are read from their marker segments; other formats (HEIC) from what Pillow
+    found while opening the file (img), which must then be given.
+    """
+    if data.startswith(b"\xff\xd8"):
+        blocks = jpeg_blocks(data)
+    elif img is not None:
+        blocks = _pillow_blocks(img)
+    else:
+        blocks = Blocks()
+    return read_photo_metadata(blocks, sidecars)
+
+
+def _pillow_blocks(img: Image.Image) -> Blocks:
+    exif, xmp = img.info.get("exif"), img.info.get("xmp")
+    if isinstance(exif, bytes) and exif and not exif.startswith(b"Exif"):
+        exif = b"Exif\x00\x00" + exif
+    if isinstance(xmp, str):
+        xmp = xmp.encode()
+    return Blocks(exif=exif or None, xmp=xmp or None)
+
+
+def read_photo_metadata(blocks: Blocks, sidecars: Sidecars = ()) -> Metadata:
+    """The reconciled metadata of one photo's blocks and sidecars (see the module's rules)."""
+    problems = list(blocks.notes)
+    tags, has_exif = _exif(blocks.exif, problems)
+    embedded, side = _xmp(blocks, sidecars, problems)
+    xmp = side.over(embedded)
+    iptc = parse_iptc(blocks.iptc)
+    xmp_wins = _xmp_wins(blocks, iptc)
+    make, model = _text(tags.values.get("Make")), _text(tags.values.get("Model"))
+
+    def clean(text: str | None) -> str | None:
+        return caption(text, make, model)
+
+    description = (
+        clean(side.description)
+        or clean(_text(tags.values.get("ImageDescription")))
+        or _reconcile(clean(xmp.description), clean(iptc.caption), xmp_wins, blocks.iptc)
+    )
+    title = clean(side.title) or _reconcile(
+        clean(xmp.title), clean(iptc.object_name), xmp_wins, blocks.iptc
+    )
+    found = _capture_time(tags, xmp, iptc, xmp_wins, blocks.iptc is not None, problems)
     return Metadata(
-        capture_time=capture_time,
-        make=_text(zeroth.get(piexif.ImageIFD.Make)),
-        model=_text(zeroth.get(piexif.ImageIFD.Model)),
-        serial=_text(exif_ifd.get(piexif.ExifIFD.BodySerialNumber)),
-        orientation=_orientation(zeroth.get(piexif.ImageIFD.Orientation)),
-        description=_text(zeroth.get(piexif.ImageIFD.ImageDescription)),
-        has_exif=True,
+        capture_time=found.time if found else None,
+        make=make,
+        model=model,
+        serial=_text(tags.values.get("BodySerialNumber")),
+        orientation=_orientation(tags.values.get("Orientation")),
+        description=description,
+        has_exif=has_exif,
         problems=tuple(problems),
+        title=title or description,
+        rating=xmp.rating,
+        time_source=found.source if found else None,
     )
 
 
-def add_captions(
-    meta: Metadata,
-    packet: bytes | None,
-    iptc: str | None,
-    sidecars: Sequence[tuple[str, bytes]] = (),
-) -> Metadata:
-    """Title and rating from XMP (sidecars, strongest first, over the embedded packet) and IPTC.
-
-    Title order: XMP dc:title, XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription.
-    An unreadable packet adds a problem; whatever else could be read is kept.
-    """
-    problems = list(meta.problems)
-    fields = XmpFields()
-    sources = [(f"XMP sidecar {name}", data) for name, data in sidecars]
-    if packet:
-        sources.append(("embedded XMP", packet))
-    for label, data in sources:
-        try:
-            fields = fields.over(parse_xmp(data))
-        except BadXmp as err:
-            problems.append(f"unreadable {label}: {err}")
-    title = fields.title or fields.description or iptc or meta.description
-    return replace(meta, title=title, rating=fields.rating, problems=tuple(problems))
+def _exif(block: bytes | None, problems: list[str]) -> tuple[TiffTags, bool]:
+    if not block:
+        return TiffTags(), False
+    try:
+        tags = read_tiff(block)
+    except BadTiff as err:
+        problems.append(f"unreadable EXIF: {err}")
+        return TiffTags(), False
+    problems.extend(tags.notes)
+    return tags, True
 
 
-def _text(value: object) -> str | None:
-    """Decode an EXIF string; blank and all-space strings (as cameras write them) become None."""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    if not isinstance(value, str):
+def _xmp(blocks: Blocks, sidecars: Sidecars, problems: list[str]) -> tuple[XmpFields, XmpFields]:
+    """The embedded packet (joined with its Extended XMP) and the sidecars, strongest first."""
+    embedded = _parse(blocks.xmp, "embedded XMP", problems) if blocks.xmp else XmpFields()
+    if embedded.extended:
+        extension = blocks.extended.get(embedded.extended)
+        if extension is None:
+            problems.append(f"Extended XMP {embedded.extended} is missing from the file")
+        else:
+            embedded = embedded.over(_parse(extension, "Extended XMP", problems))
+    side = XmpFields()
+    for name, data in sidecars:
+        side = side.over(_parse(data, f"XMP sidecar {name}", problems))
+    return embedded, side
+
+
+def _parse(data: bytes, label: str, problems: list[str]) -> XmpFields:
+    try:
+        return parse_xmp(data)
+    except BadXmp as err:
+        problems.append(f"unreadable {label}: {err}")
+        return XmpFields()
+
+
+def _xmp_wins(blocks: Blocks, iptc: IptcFields) -> bool:
+    """MWG: the XMP is current unless Photoshop's IPTCDigest says the IPTC changed since."""
+    if blocks.iptc is None or blocks.iptc_digest is None:
+        return True
+    return blocks.iptc_digest.hex() == iptc.digest
+
+
+def _reconcile(xmp: str | None, iptc: str | None, xmp_wins: bool, has_iptc: object) -> str | None:
+    """exiftool's MWG rule: XMP when there is no IPTC, or when XMP has the value and the IPTC is
+    unchanged since; the IPTC value otherwise (even when absent: a deletion the XMP missed)."""
+    if has_iptc is None or (xmp is not None and xmp_wins):
+        return xmp
+    return iptc
+
+
+def _capture_time(
+    tags: TiffTags,
+    xmp: XmpFields,
+    iptc: IptcFields,
+    xmp_wins: bool,
+    has_iptc: bool,
+    problems: list[str],
+) -> Found | None:
+    values = tags.values
+    original = _exif_time(values, "DateTimeOriginal", "Original", problems)
+    if original:
+        return Found(original, "exif")
+    xmp_time = _xmp_time(xmp, problems)
+    iptc_time = _iptc_time(iptc, problems)
+    if xmp_time and (not has_iptc or xmp_wins or not iptc_time):
+        return Found(xmp_time, "xmp")
+    if iptc_time:
+        return Found(iptc_time, "iptc")
+    digitized = _exif_time(values, "CreateDate", "Digitized", problems)
+    return Found(digitized, "exif") if digitized else None
+
+
+def _exif_time(values: dict, date_tag: str, suffix: str, problems: list[str]) -> datetime | None:
+    raw = _text(values.get(date_tag))
+    if raw is None or _UNKNOWN_TIME.match(raw):
         return None
-    value = value.replace("\x00", "").strip()
-    return value or None
+    subsec = _text(values.get(f"SubSecTime{suffix}"))
+    offset = _text(values.get(f"OffsetTime{suffix}"))
+    try:
+        return parse_time(raw, subsec, offset, problems)
+    except ValueError:
+        problems.append(f"unreadable capture time {raw!r}")
+        return None
 
 
-def _orientation(value: object) -> int:
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+def _xmp_time(xmp: XmpFields, problems: list[str]) -> datetime | None:
+    if not xmp.date:
+        return None
+    try:
+        return parse_time(xmp.date, problems=problems)
+    except ValueError:
+        problems.append(f"unreadable XMP {xmp.date_property} {xmp.date!r}")
+        return None
 
 
-def _capture_time(exif_ifd: dict, problems: list[str]) -> datetime | None:
-    for date_tag, subsec_tag, offset_tag in (
-        (
-            piexif.ExifIFD.DateTimeOriginal,
-            piexif.ExifIFD.SubSecTimeOriginal,
-            piexif.ExifIFD.OffsetTimeOriginal,
-        ),
-        (
-            piexif.ExifIFD.DateTimeDigitized,
-            piexif.ExifIFD.SubSecTimeDigitized,
-            piexif.ExifIFD.OffsetTimeDigitized,
-        ),
-    ):
-        raw = _text(exif_ifd.get(date_tag))
-        if raw is None or _UNKNOWN_TIME.match(raw):
-            continue
-        try:
-            return parse_exif_time(
-                raw, _text(exif_ifd.get(subsec_tag)), _text(exif_ifd.get(offset_tag))
-            )
-        except ValueError:
-            problems.append(f"unreadable capture time {raw!r}")
-    return None
+def _iptc_time(iptc: IptcFields, problems: list[str]) -> datetime | None:
+    """IPTC DateCreated (CCYYMMDD) with TimeCreated (HHMMSS±HHMM) when there is one."""
+    date = (iptc.date_created or "").replace(":", "").replace("-", "")
+    if not date or _UNKNOWN_TIME.match(date):
+        return None
+    time = (iptc.time_created or "").replace(":", "")
+    match = re.match(r"^(\d{2})(\d{2})(\d{2})?([+-]\d{4})?", time)
+    try:
+        taken = datetime.strptime(date[:8], "%Y%m%d")
+        if match:
+            hour, minute, second = (int(g or 0) for g in match.groups()[:3])
+            taken = taken.replace(hour=hour, minute=minute, second=second)
+            zone = _zone(match.group(4), problems)
+            return taken.replace(tzinfo=zone) if zone else taken
+        return taken
+    except ValueError:
+        problems.append(f"unreadable IPTC date {iptc.date_created!r} {time!r}")
+        return None
+
+
+def parse_time(
+    value: str,
+    subsec: str | None = None,
+    offset: str | None = None,
+    problems: list[str] | None = None,
+) -> datetime:
+    """An EXIF, XMP or IPTC date, with the fraction and offset written inside it or beside it.
+
+    A fraction or offset inside the value wins over SubSecTime / OffsetTime tags. An offset that
+    cannot be read is dropped (noted in problems), never the time; ValueError when the date
+    itself cannot be read.
+    """
+    match = _DATE.match(value.strip().rstrip("\x00"))
+    if not match:
+        raise ValueError(value)
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    taken = datetime(
+        int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
+        int(second or 0),
+    )  # fmt: skip
+    digits = fraction or (subsec.strip() if subsec and subsec.strip().isdigit() else "")
+    if digits:
+        taken = taken.replace(microsecond=int(digits[:6].ljust(6, "0")))
+    tz = UTC if zone == "Z" else _zone(zone or offset, problems)
+    return taken.replace(tzinfo=tz) if tz else taken
 
 
 def parse_exif_time(value: str, subsec: str | None = None, offset: str | None = None) -> datetime:
     """'2018:06:14 09:30:05' + '25' + '+02:00' → an aware or naive datetime."""
-    taken = datetime.strptime(value.strip()[:19], "%Y:%m:%d %H:%M:%S")
-    if subsec and subsec.strip().isdigit():
-        digits = subsec.strip()[:6]
-        taken = taken.replace(microsecond=int(digits.ljust(6, "0")))
-    tz = _timezone(offset)
-    return taken.replace(tzinfo=tz) if tz else taken
+    return parse_time(value, subsec, offset)
 
 
-def _timezone(offset: str | None) -> timezone | None:
-    match = _OFFSET.match(offset.strip()) if offset else None
-    if not match:
+def _zone(offset: str | None, problems: list[str] | None = None) -> timezone | None:
+    """±HH:MM → a timezone; a blank offset is none, an unreadable one is noted and dropped."""
+    text = (offset or "").strip()
+    if not text or _UNKNOWN_TIME.match(text):
         return None
-    sign, hours, minutes = match.groups()
-    delta = timedelta(hours=int(hours), minutes=int(minutes))
-    return timezone(-delta if sign == "-" else delta)
+    if re.match(r"^[+-]\d{2}$", text):
+        text += ":00"
+    match = _OFFSET.match(text)
+    hours, minutes = (int(match.group(2)), int(match.group(3))) if match else (99, 99)
+    if hours > 14 or minutes > 59:  # UTC-12 … UTC+14 are the zones in use
+        if problems is not None:
+            problems.append(f"unreadable time-zone offset {text!r} (the time is used without it)")
+        return None
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if match.group(1) == "-" else delta)
+
+
+def _text(value: object) -> str | None:
+    """Decode an EXIF string up to its first NUL (as exiftool does): UTF-8 when valid (MWG),
+    else Latin-1; blank and all-space strings (as cameras write them) become None."""
+    if isinstance(value, bytes):
+        value = value.split(b"\x00", 1)[0]
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            value = value.decode("latin-1")
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _orientation(value: object) -> int:
+    if isinstance(value, bytes):
+        text = _text(value)
+        value = int(text) if text and text.isdigit() else 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def event_timezone(times: Iterable[datetime | None]) -> timezone:

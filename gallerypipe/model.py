@@ -32,7 +32,11 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class Metadata:
-    """What the file says about itself; capture_time is None when no EXIF date was readable."""
+    """What the file (and its XMP sidecars) say about it, reconciled by metadata.py's rules.
+
+    capture_time is None when no date was readable in EXIF, XMP or IPTC; time_source says
+    which of "exif", "xmp" or "iptc" it came from. problems are warnings: the photo is usable.
+    """
 
     capture_time: datetime | None
     make: str | None
@@ -42,8 +46,9 @@ class Metadata:
     description: str | None
     has_exif: bool
     problems: tuple[str, ...] = ()
-    title: str | None = None  # XMP dc:title, dc:description, IPTC caption or EXIF description
+    title: str | None = None  # XMP dc:title / IPTC ObjectName, else the description
     rating: int | None = None  # xmp:Rating: -1 rejected, 0 unrated, 1 to 5 stars
+    time_source: str | None = None  # "exif", "xmp" or "iptc": where capture_time was read
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,11 @@ class Photo:
     @property
     def id(self) -> str:
         return self.analysis.sha256[:16]
+
+    @property
+    def time_source(self) -> str:
+        """Where taken came from: "exif", "xmp", "iptc", or "file" (the file's mtime)."""
+        return "file" if self.time_from_file else self.meta.time_source or "exif"
 
     @property
     def landscape(self) -> bool:

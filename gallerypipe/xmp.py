@@ -1,7 +1,9 @@
-"""Titles and ratings photographers add later: XMP (embedded packet or sidecar) and IPTC.
+"""What photographers and their tools add in XMP (embedded packet or sidecar): title,
+description, rating, and the capture dates editors write when EXIF has none.
 
 XMP is parsed with the standard library's expat; a packet declaring a DOCTYPE or entities is
-refused unread (no entity expansion, no external references), as defusedxml would.
+refused unread (no entity expansion, no external references), as defusedxml would. Packets may be
+UTF-8, UTF-16 or UTF-32 (XMP Part 3, 7.3.1), told by their byte-order mark or their first bytes.
 """
 
 from __future__ import annotations
@@ -10,14 +12,26 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from PIL import Image, IptcImagePlugin
+from PIL import Image
 
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 XMP = "{http://ns.adobe.com/xap/1.0/}"
+EXIF = "{http://ns.adobe.com/exif/1.0/}"
+PHOTOSHOP = "{http://ns.adobe.com/photoshop/1.0/}"
+XMP_NOTE = "{http://ns.adobe.com/xmp/note/}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-IPTC_CAPTION = (2, 120)  # Caption-Abstract
 REJECTED = -1
+# Capture dates in the order they are trusted (MWG: photoshop:DateCreated is the XMP mate of
+# EXIF DateTimeOriginal; exif:DateTimeOriginal is what older writers and converters leave).
+DATE_PROPERTIES = (f"{EXIF}DateTimeOriginal", f"{PHOTOSHOP}DateCreated", f"{XMP}CreateDate")
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
 _UNSAFE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -30,33 +44,88 @@ class XmpFields:
     title: str | None = None  # dc:title
     description: str | None = None  # dc:description
     rating: int | None = None  # xmp:Rating, -1 (rejected) to 5
+    date: str | None = None  # the first of DATE_PROPERTIES set, as written (ISO 8601)
+    date_property: str | None = None  # which one, e.g. "photoshop:DateCreated"
+    extended: str | None = None  # xmpNote:HasExtendedXMP: the GUID of the Extended XMP
 
     def over(self, other: XmpFields) -> XmpFields:
         """These fields where set, the other's elsewhere (a sidecar over the embedded packet)."""
+        dated = self if self.date else other
         return XmpFields(
             self.title or other.title,
             self.description or other.description,
             other.rating if self.rating is None else self.rating,
+            dated.date,
+            dated.date_property,
+            self.extended or other.extended,
         )
 
 
 def parse_xmp(packet: bytes | str) -> XmpFields:
-    """dc:title, dc:description and xmp:Rating from an XMP packet; BadXmp when unreadable."""
-    data = packet.encode() if isinstance(packet, str) else packet
-    data = data.replace(b"\x00", b"").strip()
-    if _UNSAFE.search(data):
+    """Title, description, rating and capture date from an XMP packet; BadXmp when unreadable."""
+    text = packet if isinstance(packet, str) else decode_packet(packet)
+    text = text.strip("\x00 \t\r\n\ufeff")
+    if _UNSAFE.search(text.encode("utf-8", errors="replace")):
         raise BadXmp("XMP declares a DOCTYPE or entities (refused)")
     try:
-        root = ET.fromstring(data)
+        root = ET.fromstring(text)
     except ET.ParseError as err:
         raise BadXmp(f"XMP is not well-formed: {err}") from err
-    title = description = rating = None
+    fields = XmpFields()
     for desc in root.iter(f"{RDF}Description"):
-        title = title or _lang_alt(desc, f"{DC}title")
-        description = description or _lang_alt(desc, f"{DC}description")
-        if rating is None:
-            rating = _rating(desc)
-    return XmpFields(title, description, rating)
+        rating = _rating(desc) if fields.rating is None else fields.rating
+        date, prop = (fields.date, fields.date_property) if fields.date else _date(desc)
+        fields = XmpFields(
+            fields.title or _lang_alt(desc, f"{DC}title"),
+            fields.description or _lang_alt(desc, f"{DC}description"),
+            rating,
+            date,
+            prop,
+            fields.extended or _simple(desc, f"{XMP_NOTE}HasExtendedXMP"),
+        )
+    return fields
+
+
+def decode_packet(data: bytes) -> str:
+    """The packet's text: by its byte-order mark, else by where the zero bytes of "<" fall."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return _decode(data[len(bom) :], codec.removesuffix("-sig"))
+    head = data[:4]
+    if len(head) == 4 and head[:3] == b"\x00\x00\x00":
+        return _decode(data, "utf-32-be")
+    if len(head) == 4 and head[1:] == b"\x00\x00\x00":
+        return _decode(data, "utf-32-le")
+    if head[:1] == b"\x00" and head[1:2] != b"\x00":
+        return _decode(data, "utf-16-be")
+    if head[1:2] == b"\x00" and head[:1] != b"\x00":
+        return _decode(data, "utf-16-le")
+    return _decode(data, "utf-8")
+
+
+def _decode(data: bytes, codec: str) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as err:
+        raise BadXmp(f"XMP is not valid {codec.upper()}: {err.reason} at byte {err.start}") from err
+
+
+def _simple(desc: ET.Element, tag: str) -> str | None:
+    """A simple property, as an attribute or as an element's text."""
+    if desc.get(tag) is not None:
+        return _clean(desc.get(tag))
+    element = desc.find(tag)
+    return _clean(element.text) if element is not None else None
+
+
+def _date(desc: ET.Element) -> tuple[str | None, str | None]:
+    prefixes = {EXIF: "exif:", PHOTOSHOP: "photoshop:", XMP: "xmp:"}
+    for tag in DATE_PROPERTIES:
+        value = _simple(desc, tag)
+        if value:
+            namespace, name = tag[: tag.index("}") + 1], tag[tag.index("}") + 1 :]
+            return value, prefixes[namespace] + name
+    return None, None
 
 
 def _lang_alt(desc: ET.Element, tag: str) -> str | None:
@@ -100,21 +169,3 @@ def embedded_xmp(img: Image.Image) -> bytes | None:
     if isinstance(packet, str):
         packet = packet.encode()
     return packet if isinstance(packet, bytes) and packet.strip(b"\x00 \n") else None
-
-
-def iptc_caption(img: Image.Image) -> str | None:
-    """IPTC Caption-Abstract from the Photoshop APP13 block (no pixels are decoded)."""
-    try:
-        info = IptcImagePlugin.getiptcinfo(img) or {}
-    except Exception:  # a damaged APP13 block: there is simply no caption to use
-        return None
-    value = info.get(IPTC_CAPTION)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if not isinstance(value, bytes):
-        return None
-    try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError:
-        text = value.decode("latin-1")  # IPTC's pre-UTF-8 default
-    return _clean(text.replace("\x00", ""))

@@ -62,7 +62,10 @@ def test_bad_packets_raise_bad_xmp(packet):
         parse_xmp(packet)
 
 
-def test_title_order_xmp_title_then_description_then_iptc_then_exif(tmp_path):
+def test_title_order_follows_mwg(tmp_path):
+    """dc:title first; then MWG's Description: EXIF ImageDescription, else XMP (no IPTCDigest
+    says the IPTC changed since), else IPTC. Camera boilerplate counts as absent."""
+    olympus = {"make": "OLYMPUS IMAGING CORP.", "description": "OLYMPUS DIGITAL CAMERA"}
     everything = add_xmp(
         add_iptc_caption(shot(tmp_path, "a.jpg", description=EXIF_CAPTION), IPTC_CAPTION),
         xmp_packet(title="XMP title", description="XMP description"),
@@ -71,11 +74,24 @@ def test_title_order_xmp_title_then_description_then_iptc_then_exif(tmp_path):
         add_iptc_caption(shot(tmp_path, "b.jpg", 1, description=EXIF_CAPTION), IPTC_CAPTION),
         xmp_packet(description="XMP description"),
     )
-    iptc = add_iptc_caption(shot(tmp_path, "c.jpg", 2, description=EXIF_CAPTION), IPTC_CAPTION)
-    exif = shot(tmp_path, "d.jpg", 3, description=EXIF_CAPTION)
-    blank = shot(tmp_path, "e.jpg", 4, description=" " * 31)  # Canon writes 31 spaces
-    titles = [p.meta.title for p in photos_of(everything, no_title, iptc, exif, blank)]
-    assert titles == ["XMP title", "XMP description", IPTC_CAPTION, EXIF_CAPTION, None]
+    boiler = add_xmp(
+        add_iptc_caption(shot(tmp_path, "c.jpg", 2, **olympus), IPTC_CAPTION),
+        xmp_packet(description="XMP description"),
+    )
+    iptc = add_iptc_caption(shot(tmp_path, "d.jpg", 3, **olympus), IPTC_CAPTION)
+    exif = shot(tmp_path, "e.jpg", 4, description=EXIF_CAPTION)
+    blank = shot(tmp_path, "f.jpg", 5, description=" " * 31)  # Canon writes 31 spaces
+    camera = shot(tmp_path, "g.jpg", 6, **olympus)
+    photos = photos_of(everything, no_title, boiler, iptc, exif, blank, camera)
+    assert [p.meta.title for p in photos] == [
+        "XMP title",
+        EXIF_CAPTION,
+        "XMP description",
+        IPTC_CAPTION,
+        EXIF_CAPTION,
+        None,
+        None,
+    ]
 
 
 def test_sidecar_wins_over_the_embedded_packet_field_by_field(tmp_path):
