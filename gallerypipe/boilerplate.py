@@ -11,6 +11,35 @@ from __future__ import annotations
 
 import re
 
+# Huawei and Honor write the capture mode they used.
+_HUAWEI_MODES = [
+    "rhdr",
+    "hdrpl",
+    "oznor",
+    "oznorWO",
+    "frontbhdp",
+    "fbt",
+    "rbt",
+    "ptr",
+    "fbthdr",
+    "btr",
+    "mon",
+    "nor",
+    "dav",
+    "mde",
+    "mde_soft",
+    "edf",
+    "btfmdn",
+    "btf",
+    "btfhdr",
+    "frem",
+    "rpt",
+    "burst",
+    "sdr_HDRB",
+    "cof",
+    "qrf",
+    "fshbty",
+]
 # Exact texts (compared case-insensitively, white space collapsed), with who writes them.
 KNOWN = {
     "OLYMPUS DIGITAL CAMERA": "Olympus",
@@ -39,37 +68,7 @@ KNOWN = {
     "Created by Imlib": "Imlib (Enlightenment)",
     "iClarified": "iClarified screenshots",
     # Huawei and Honor write the capture mode they used.
-    **dict.fromkeys(
-        [
-            "rhdr",
-            "hdrpl",
-            "oznor",
-            "oznorWO",
-            "frontbhdp",
-            "fbt",
-            "rbt",
-            "ptr",
-            "fbthdr",
-            "btr",
-            "mon",
-            "nor",
-            "dav",
-            "mde",
-            "mde_soft",
-            "edf",
-            "btfmdn",
-            "btf",
-            "btfhdr",
-            "frem",
-            "rpt",
-            "burst",
-            "sdr_HDRB",
-            "cof",
-            "qrf",
-            "fshbty",
-        ],
-        "Huawei",
-    ),
+    **dict.fromkeys(_HUAWEI_MODES, "Huawei"),
 }
 # Whole-text patterns (case-insensitive).
 PATTERNS = {

@@ -10,6 +10,7 @@ its MD5 digest as last written with XMP), and the FotoStation trailer after the 
 
 from __future__ import annotations
 
+import itertools
 import struct
 from dataclasses import dataclass, field
 
@@ -94,9 +95,7 @@ def _join_extended(chunks: dict, lengths: dict) -> tuple[dict[str, bytes], tuple
     for guid, parts in chunks.items():
         data = b"".join(parts[offset] for offset in sorted(parts))
         expected = sorted(parts)
-        contiguous = all(
-            a + len(parts[a]) == b for a, b in zip(expected, expected[1:], strict=False)
-        )
+        contiguous = all(a + len(parts[a]) == b for a, b in itertools.pairwise(expected))
         if expected[0] == 0 and contiguous and len(data) == lengths[guid]:
             joined[guid] = data
         else:
