@@ -491,8 +491,11 @@ def summary(report: IngestReport) -> str:
     if report.ignored:
         lines.append("ignored: " + ", ".join(f"{n} {why}" for why, n in report.ignored))
     if report.skipped:
-        lines.append(f"problems ({len(report.skipped)}):")
+        lines.append(f"skipped, not published ({len(report.skipped)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.skipped]
+    if report.warnings:
+        lines.append(f"warnings, published ({len(report.warnings)}):")
+        lines += [f"  {p.path}: {p.reason}" for p in report.warnings]
     return "\n".join(lines)
 
 

@@ -4,8 +4,8 @@ APP1 "Exif" (EXIF), APP1 "http://ns.adobe.com/xap/1.0/" (the XMP packet), APP1
 "http://ns.adobe.com/xmp/extension/" (Extended XMP: the part of a packet over 64 KB, in chunks
 named by the MD5 GUID the main packet gives in xmpNote:HasExtendedXMP, each with the full length
 and its offset), APP13 "Photoshop 3.0" (image resources: 0x0404 is the IPTC IIM block, 0x0425
-its MD5 digest as last written with XMP), and the FotoStation trailer after the end of the image
-(whose record 1 is IPTC). An MPO's first image is the photo; its segments come first.
+its MD5 digest as last written with XMP), and the trailers some tools append after the end of
+the image: FotoStation's (whose record 1 is IPTC) and AXS's AFCP (whose "IPTC" entry is). An MPO's first image is the photo; its segments come first.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def jpeg_blocks(data: bytes) -> Blocks:
     extended, notes = _join_extended(chunks, lengths)
     iptc = resources.get(IPTC_RESOURCE)
     if iptc is None:
-        iptc = fotostation_iptc(data)
+        iptc = fotostation_iptc(data) or afcp_iptc(data)
     return Blocks(exif, xmp, extended, iptc, resources.get(IPTC_DIGEST_RESOURCE), notes)
 
 
@@ -133,4 +133,27 @@ def fotostation_iptc(data: bytes) -> bytes | None:
         if tag == 1:
             return data[start : end - 10]
         end = start
+    return None
+
+
+def afcp_iptc(data: bytes) -> bytes | None:
+    """The IPTC entry of an AFCP trailer: 'AXS!' (big-endian) or 'AXS*' and the trailer's start
+    in the last 12 bytes; there, the same signature, an entry count, and 12-byte entries (name,
+    size, offset from the start of the file)."""
+    tail = data[-12:]
+    if len(tail) < 12 or tail[:3] != b"AXS" or tail[3:4] not in (b"!", b"*"):
+        return None
+    order = ">" if tail[3:4] == b"!" else "<"
+    (start,) = struct.unpack(order + "L", tail[4:8])
+    header = data[start : start + 12]
+    if len(header) < 12 or header[:4] != tail[:4]:
+        return None
+    (count,) = struct.unpack(order + "H", header[6:8])
+    for at in range(start + 12, start + 12 + 12 * count, 12):
+        entry = data[at : at + 12]
+        if len(entry) < 12:
+            return None
+        size, offset = struct.unpack(order + "LL", entry[4:12])
+        if entry[:4] == b"IPTC" and offset + size <= len(data):
+            return data[offset : offset + size]
     return None

@@ -5,7 +5,8 @@ Capture time: EXIF DateTimeOriginal (+ SubSecTimeOriginal, + OffsetTimeOriginal,
 and offset written inside the date itself); else the XMP date (exif:DateTimeOriginal,
 photoshop:DateCreated, xmp:CreateDate) or IPTC DateCreated + TimeCreated (+ its offset), of
 which XMP wins unless the IPTC was changed after the XMP was written (MWG: Photoshop's
-IPTCDigest no longer matches the IPTC block); else EXIF DateTimeDigitized; else none (the file's
+IPTCDigest no longer matches the IPTC block) or the XMP has only the day IPTC gives a time
+for; else EXIF DateTimeDigitized; else none (the file's
 mtime is used later, and flagged). Description: EXIF ImageDescription, else XMP dc:description /
 IPTC Caption-Abstract by the same XMP-or-IPTC rule. Title: XMP dc:title / IPTC ObjectName by
 that rule, else the description. Camera boilerplate ("OLYMPUS DIGITAL CAMERA") counts as absent
@@ -190,12 +191,19 @@ def _capture_time(
         return Found(original, "exif")
     xmp_time = _xmp_time(xmp, problems)
     iptc_time = _iptc_time(iptc, problems)
+    if xmp_time and _day_only(xmp.date) and iptc_time and iptc_time.date() == xmp_time.date():
+        return Found(iptc_time, "iptc")  # the same day, and IPTC has the time (Photo Mechanic)
     if xmp_time and (not has_iptc or xmp_wins or not iptc_time):
         return Found(xmp_time, "xmp")
     if iptc_time:
         return Found(iptc_time, "iptc")
     digitized = _exif_time(values, "CreateDate", "Digitized", problems)
     return Found(digitized, "exif") if digitized else None
+
+
+def _day_only(date: str | None) -> bool:
+    """An XMP date without a time of day ("2006-10-29")."""
+    return date is not None and len(date.strip()) <= 10
 
 
 def _exif_time(values: dict, date_tag: str, suffix: str, problems: list[str]) -> datetime | None:

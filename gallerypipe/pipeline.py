@@ -91,8 +91,9 @@ class Selection:
     scanned: ScanResult
     dedup: DedupResult
     excluded: tuple[Excluded, ...]
-    problems: list[Problem]
+    problems: list[Problem]  # files left out: not published
     decoded: int  # photos decoded for analysis (neither path nor content in the cache)
+    warnings: tuple[Problem, ...] = ()  # about photos that were read (kept, dropped or left out)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class IngestReport:
     found: int
     photos: int
     duplicates: DedupResult
-    skipped: tuple[Problem, ...]
+    skipped: tuple[Problem, ...]  # files not published, and why
     ignored: tuple[tuple[str, int], ...]
     header: str
     bundle: str
@@ -115,6 +116,7 @@ class IngestReport:
     # where the replaced manifest was kept (in a dry run: would be, if it changes)
     manifest_archived: str | None = None
     repaired: int = 0  # planned reuses uploaded after all (the store's copy had another size)
+    warnings: tuple[Problem, ...] = ()  # photos read and used, worth a look, and why
 
     @property
     def uploaded(self) -> int:
@@ -131,6 +133,7 @@ class IngestReport:
             "found": self.found,
             "duplicates": self.duplicates.dropped,
             "skipped": [{"path": p.path, "reason": p.reason} for p in self.skipped],
+            "warnings": [{"path": p.path, "reason": p.reason} for p in self.warnings],
             "excluded": [
                 {"path": e.photo.source.display, "reason": e.reason} for e in self.excluded
             ],
@@ -157,6 +160,7 @@ def select(options: IngestOptions, progress: Progress | None = None) -> Selectio
     photos, problems, decoded = analyse_all(
         scanned, options.jobs, progress, options.cache, options.clock_offsets, options.executor
     )
+    warnings = photo_warnings(photos)
     photos, excluded = filter_ratings(photos, options.include_rejected, options.min_rating)
     if not photos:
         raise IngestError(_nothing_found(options.sources, scanned, problems, excluded))
@@ -165,7 +169,7 @@ def select(options: IngestOptions, progress: Progress | None = None) -> Selectio
         if options.keep_all
         else find_duplicates(photos, options.threshold)
     )
-    return Selection(scanned, dedup, excluded, problems, decoded)
+    return Selection(scanned, dedup, excluded, problems, decoded, warnings)
 
 
 def filter_ratings(
@@ -276,13 +280,25 @@ def analyse_all(
     finally:
         if cache:
             cache.close()
-    problems += [Problem(a.source.display, p) for a in analysed for p in a.meta.problems]
-    problems += [
-        Problem(a.source.display, f"decoded with errors, check it: {a.analysis.damage}")
-        for a in analysed
-        if a.analysis.damage
-    ]
     return to_photos(analysed, offsets), problems, decoded
+
+
+FROM_FILE = "no capture time in EXIF, XMP or IPTC: dated by the file's modification time"
+
+
+def photo_warnings(photos: Sequence[Photo]) -> tuple[Problem, ...]:
+    """What is worth a look about photos that are used: unreadable metadata, a date from the
+    file, damaged image data. (Files that cannot be used at all are problems, not warnings.)"""
+    warnings = []
+    for photo in photos:
+        where = photo.source.display
+        warnings += [Problem(where, reason) for reason in photo.meta.problems]
+        if photo.time_from_file:
+            warnings.append(Problem(where, FROM_FILE))
+        if photo.analysis.damage:
+            reason = f"decoded with errors, check it: {photo.analysis.damage}"
+            warnings.append(Problem(where, reason))
+    return tuple(warnings)
 
 
 def _analysis_failed(source: SourceFile, err: BaseException) -> Problem:
@@ -478,4 +494,11 @@ def _report(
         dry_run=options.dry_run,
         excluded=chosen.excluded,
         manifest_archived=archive_key(previous) if replaced else None,
+        warnings=_published(chosen.warnings, chosen.problems),
     )
+
+
+def _published(warnings: Sequence[Problem], skipped: Sequence[Problem]) -> tuple[Problem, ...]:
+    """The warnings of photos not skipped (one that failed to render is skipped instead)."""
+    gone = {p.path for p in skipped}
+    return tuple(w for w in warnings if w.path not in gone)

@@ -351,6 +351,7 @@ def test_a_corrupt_copy_loses_to_the_intact_one_and_is_reported(cards: Path, tmp
     assert group.keep.source.path == original
     assert [d.photo.source.path for d in group.duplicates] == [damaged]
     assert group.why_kept.startswith("intact")
-    reasons = {p.path: p.reason for p in report.skipped}
+    reasons = {p.path: p.reason for p in report.warnings}  # read and used: not skipped
+    assert str(damaged) not in {p.path for p in report.skipped}
     assert reasons[str(damaged)].startswith("decoded with errors, check it: Corrupt JPEG data")
     assert str(original) not in reasons

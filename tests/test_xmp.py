@@ -153,7 +153,8 @@ def test_ingest_titles_ratings_and_bad_sidecar_end_to_end(tmp_path):
     assert [e["path"] for e in report.to_json()["excluded"]] == [str(rejected)]
     excluded = [d for d in manifest["decisions"] if d["action"] == "excluded"]
     assert [Path(d["source"]).name for d in excluded] == [rejected.name]
-    problem = next(p for p in report.skipped if p.path == str(damaged))
+    assert str(damaged) not in {p.path for p in report.skipped}  # published: a warning
+    problem = next(p for p in report.warnings if p.path == str(damaged))
     assert "IMG_0003.xmp" in problem.reason
     shutil.rmtree(bundle)
     again = ingest(
