@@ -5,7 +5,8 @@ APP1 "Exif" (EXIF), APP1 "http://ns.adobe.com/xap/1.0/" (the XMP packet), APP1
 named by the MD5 GUID the main packet gives in xmpNote:HasExtendedXMP, each with the full length
 and its offset), APP13 "Photoshop 3.0" (image resources: 0x0404 is the IPTC IIM block, 0x0425
 its MD5 digest as last written with XMP), and the trailers some tools append after the end of
-the image: FotoStation's (whose record 1 is IPTC) and AXS's AFCP (whose "IPTC" entry is). An MPO's first image is the photo; its segments come first.
+the image: FotoStation's (whose record 1 is IPTC) and AXS's AFCP (whose "IPTC" entry is).
+An MPO's first image is the photo; its segments come first.
 """
 
 from __future__ import annotations
