@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from datetime import UTC, datetime, timedelta, timezone
 
 import piexif
 import pytest
 from photos import (
     CANON,
+    XMP_APP1,
     encode_jpeg,
     exif_block,
+    insert_segment,
     photo_of,
     photos_of,
     real_photo,
@@ -19,7 +23,15 @@ from photos import (
 from PIL import Image
 
 from gallerypipe.imaging import exif_bytes
-from gallerypipe.metadata import event_timezone, ordering_time, parse_exif_time, read_metadata
+from gallerypipe.containers import EXTENDED_XMP_ID as EXTENDED
+from gallerypipe.metadata import (
+    event_timezone,
+    ordering_time,
+    parse_exif_time,
+    read_file_metadata,
+    read_metadata,
+)
+from gallerypipe.pipeline import FROM_FILE, photo_warnings
 
 CEST = timezone(timedelta(hours=2))
 
@@ -231,3 +243,153 @@ def test_blank_unknown_date_gives_no_capture_time():
     meta = read_metadata(exif_block(**CANON, taken="    :  :     :  :  "))
     assert meta.capture_time is None
     assert meta.make == "Canon"
+
+
+# --- one reader: XMP, IPTC, tolerant EXIF, offsets (issue 14) ---
+
+XMP_DATE = (
+    "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF"
+    " xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description"
+    " xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/'"
+    " xmlns:dc='http://purl.org/dc/elements/1.1/'"
+    " photoshop:DateCreated='{date}'>{body}</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+def jpeg_with(*segments: tuple[int, bytes], exif: bytes | None = None) -> bytes:
+    data = encode_jpeg(real_photo("fig", 64), exif=exif)
+    for marker, payload in segments:
+        data = insert_segment(data, marker, payload)
+    return data
+
+
+def iptc_block(*datasets: tuple[int, int, bytes]) -> bytes:
+    return b"".join(
+        b"\x1c" + bytes([record, number]) + struct.pack(">H", len(value)) + value
+        for record, number, value in datasets
+    )
+
+
+def app13(iptc: bytes, digest: bytes | None = None) -> bytes:
+    def resource(number: int, data: bytes) -> bytes:
+        pad = b"\x00" if len(data) % 2 else b""
+        return b"8BIM" + struct.pack(">HxxI", number, len(data)) + data + pad
+
+    blocks = resource(0x0404, iptc) + (resource(0x0425, digest) if digest else b"")
+    return b"Photoshop 3.0\x00" + blocks
+
+
+def test_xmp_date_keeps_its_fraction_and_offset():
+    packet = XMP_DATE.format(date="2018-11-14T14:17:08.253+01:00", body="").encode()
+    meta = read_file_metadata(jpeg_with((0xE1, XMP_APP1 + packet)))
+    assert meta.capture_time == datetime(
+        2018, 11, 14, 14, 17, 8, 253_000, tzinfo=timezone(timedelta(hours=1))
+    )
+    assert meta.time_source == "xmp"
+
+
+def test_iptc_date_time_and_offset_when_nothing_else_has_a_date():
+    iptc = iptc_block((1, 90, b"\x1b%G"), (2, 55, b"20060806"), (2, 60, b"063751-0500"))
+    meta = read_file_metadata(jpeg_with((0xED, app13(iptc))))
+    assert meta.capture_time == datetime(
+        2006, 8, 6, 6, 37, 51, tzinfo=timezone(-timedelta(hours=5))
+    )
+    assert meta.time_source == "iptc"
+
+
+def test_exif_wins_over_xmp_and_iptc_dates():
+    packet = XMP_DATE.format(date="2001-01-01T00:00:00", body="").encode()
+    iptc = iptc_block((2, 55, b"19990101"))
+    exif = exif_block(**CANON, taken="2018:06:14 09:02:11")
+    meta = read_file_metadata(jpeg_with((0xE1, XMP_APP1 + packet), (0xED, app13(iptc)), exif=exif))
+    assert (meta.capture_time, meta.time_source) == (datetime(2018, 6, 14, 9, 2, 11), "exif")
+
+
+def test_iptc_wins_over_xmp_when_its_digest_says_it_changed_since():
+    packet = XMP_DATE.format(date="2001-01-01T10:00:00", body="").encode()
+    iptc = iptc_block((2, 55, b"20020202"), (2, 60, b"101010"), (2, 120, b"IPTC caption"))
+    stale = app13(iptc, digest=b"\x00" * 16)  # the digest of some older IPTC
+    meta = read_file_metadata(jpeg_with((0xE1, XMP_APP1 + packet), (0xED, stale)))
+    assert (meta.capture_time, meta.title) == (datetime(2002, 2, 2, 10, 10, 10), "IPTC caption")
+    current = app13(iptc, digest=hashlib.md5(iptc).digest())  # in sync: XMP wins
+    meta = read_file_metadata(jpeg_with((0xE1, XMP_APP1 + packet), (0xED, current)))
+    assert meta.capture_time == datetime(2001, 1, 1, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("charset", "raw", "text"),
+    [
+        (b"\x1b%G", "Nervión".encode(), "Nervión"),  # declared UTF-8
+        (None, "Noël".encode("latin-1"), "Noël"),  # old IPTC: Latin-1
+        (None, "Río".encode(), "Río"),  # undeclared but valid UTF-8
+    ],
+)
+def test_iptc_caption_character_sets(charset, raw, text):
+    datasets = [(1, 90, charset)] if charset else []
+    iptc = iptc_block(*datasets, (2, 120, raw))
+    assert read_file_metadata(jpeg_with((0xED, app13(iptc)))).title == text
+
+
+@pytest.mark.parametrize("codec", ["utf-16-be", "utf-16-le", "utf-16", "utf-32"])
+def test_utf16_and_utf32_xmp_packets(codec):
+    packet = XMP_DATE.format(
+        date="2015-05-05T10:00:00",
+        body="<dc:title><rdf:Alt><rdf:li xml:lang='x-default'>Señal</rdf:li></rdf:Alt></dc:title>",
+    )
+    meta = read_file_metadata(jpeg_with((0xE1, XMP_APP1 + packet.encode(codec))))
+    assert (meta.title, meta.problems) == ("Señal", ())
+
+
+def test_extended_xmp_chunks_are_joined_by_guid_and_offset():
+    guid = b"0123456789ABCDEF0123456789ABCDEF"
+    main = (
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF"
+        " xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description"
+        " xmlns:xmpNote='http://ns.adobe.com/xmp/note/'"
+        f" xmpNote:HasExtendedXMP='{guid.decode()}'/></rdf:RDF></x:xmpmeta>"
+    ).encode()
+    extension = XMP_DATE.format(date="2019-05-04T10:11:12", body="").encode()
+    half = len(extension) // 2
+    chunks = [
+        (0xE1, EXTENDED + guid + struct.pack(">LL", len(extension), offset) + part)
+        for offset, part in ((half, extension[half:]), (0, extension[:half]))  # out of order
+    ]
+    meta = read_file_metadata(jpeg_with((0xE1, XMP_APP1 + main), *chunks))
+    assert meta.capture_time == datetime(2019, 5, 4, 10, 11, 12)
+    missing = read_file_metadata(jpeg_with((0xE1, XMP_APP1 + main), chunks[0]))
+    assert missing.capture_time is None and any("Extended XMP" in p for p in missing.problems)
+
+
+def test_an_unreadable_offset_drops_only_the_offset():
+    exif = exif_block(**CANON, taken="2021:09:10 11:12:13", subsec="04", offset="+99:99")
+    meta = read_metadata(exif)
+    assert meta.capture_time == datetime(2021, 9, 10, 11, 12, 13, 40_000)  # naive, kept
+    assert meta.problems == ("unreadable time-zone offset '+99:99' (the time is used without it)",)
+
+
+def test_an_exif_entry_of_the_wrong_type_is_still_read():
+    exif = bytearray(exif_block(make="NIKON", model="COOLPIX P7000", taken="2011:10:09 08:07:06"))
+    order = "<" if exif[6:8] == b"II" else ">"
+    for tag in (piexif.ImageIFD.Model, piexif.ExifIFD.DateTimeOriginal):
+        at = exif.index(struct.pack(order + "HH", tag, 2))
+        exif[at + 2 : at + 4] = struct.pack(order + "H", 7)  # ASCII → UNDEFINED
+    meta = read_metadata(bytes(exif))
+    assert (meta.model, meta.capture_time) == ("COOLPIX P7000", datetime(2011, 10, 9, 8, 7, 6))
+
+
+def test_an_exif_entry_pointing_past_the_block_loses_only_itself():
+    exif = bytearray(exif_block(**CANON, taken="2018:06:14 09:02:11", description="x" * 40))
+    order = "<" if exif[6:8] == b"II" else ">"
+    at = exif.index(struct.pack(order + "HH", piexif.ImageIFD.ImageDescription, 2))
+    exif[at + 8 : at + 12] = struct.pack(order + "L", 0x7FFFFFF0)  # value offset past the end
+    meta = read_metadata(bytes(exif))
+    assert (meta.make, meta.capture_time) == ("Canon", datetime(2018, 6, 14, 9, 2, 11))
+    assert meta.description is None and "ImageDescription" in meta.problems[0]
+
+
+def test_no_date_anywhere_is_a_warning_and_time_source_file(tmp_path):
+    path = tmp_path / "scan.jpg"
+    path.write_bytes(encode_jpeg(real_photo("fig", 64)))
+    photo = photo_of(path)
+    assert (photo.time_from_file, photo.time_source) == (True, "file")
+    assert [w.reason for w in photo_warnings([photo])] == [FROM_FILE]
