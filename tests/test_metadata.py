@@ -22,8 +22,8 @@ from photos import (
 )
 from PIL import Image
 
-from gallerypipe.imaging import exif_bytes
 from gallerypipe.containers import EXTENDED_XMP_ID as EXTENDED
+from gallerypipe.imaging import exif_bytes
 from gallerypipe.metadata import (
     event_timezone,
     ordering_time,
