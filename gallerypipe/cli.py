@@ -494,7 +494,7 @@ def summary(report: IngestReport) -> str:
         lines.append(f"skipped, not published ({len(report.skipped)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.skipped]
     if report.warnings:
-        lines.append(f"warnings, published ({len(report.warnings)}):")
+        lines.append(f"warnings, photos used ({len(report.warnings)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.warnings]
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from photos import (
     xmp_packet,
 )
 
+from gallerypipe.cli import summary
 from gallerypipe.pipeline import IngestOptions, filter_ratings, ingest
 from gallerypipe.scan import scan
 from gallerypipe.xmp import BadXmp, parse_xmp
@@ -156,6 +157,12 @@ def test_ingest_titles_ratings_and_bad_sidecar_end_to_end(tmp_path):
     assert str(damaged) not in {p.path for p in report.skipped}  # published: a warning
     problem = next(p for p in report.warnings if p.path == str(damaged))
     assert "IMG_0003.xmp" in problem.reason
+    as_json = report.to_json()
+    assert as_json["skipped"] == []
+    assert {"path": str(damaged), "reason": problem.reason} in as_json["warnings"]
+    text = summary(report)
+    assert "skipped" not in text
+    assert f"warnings, photos used (1):\n  {damaged}: {problem.reason}" in text
     shutil.rmtree(bundle)
     again = ingest(
         IngestOptions(
