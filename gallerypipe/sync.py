@@ -67,6 +67,7 @@ class EventResult:
             "reused": r.reused,
             "duplicates": r.duplicates.dropped,
             "skipped": [{"path": p.path, "reason": p.reason} for p in r.skipped],
+            "warnings": [{"path": p.path, "reason": p.reason} for p in r.warnings],
             "manifest_changed": r.manifest_changed,
         }
 
