@@ -63,8 +63,11 @@ def _segments(data: bytes):
         return
     at = 2
     while at + 4 <= len(data):
-        if data[at] != 0xFF:
-            return  # not a marker: a damaged file; what was found so far stands
+        if data[at] != 0xFF:  # stray bytes between segments: skip to the next marker, as
+            at = data.find(b"\xff", at)  # exiftool does (it warns and reads on)
+            if at < 0:
+                return
+            continue
         marker = data[at + 1]
         if marker == 0xFF:  # fill byte
             at += 1

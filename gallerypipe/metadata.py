@@ -31,13 +31,13 @@ from .model import Metadata
 from .tiff import BadTiff, TiffTags, read_tiff
 from .xmp import BadXmp, XmpFields, parse_xmp
 
-_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+_OFFSET = re.compile(r"^([+-])(\d{1,2}):(\d{2})$|^([+-])(\d{2})(\d{2})$")
 _EXIF_STARTS = (b"Exif", b"\xff\xd8", b"II*\x00", b"MM\x00*")
 _UNKNOWN_TIME = re.compile(r"^[\s:0]*$")  # EXIF writes blanks or zeros for "not set"
 # EXIF "2018:06:14 09:30:05" and ISO 8601 "2018-06-14T09:30:05", with optional fraction and
 # zone; ISO dates may stop after the year, month, day or minutes (XMP allows it).
 _DATE = re.compile(
-    r"^(\d{4})(?:[:-](\d{2})(?:[:-](\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:[.,](\d+))?"
+    r"^(\d{4})(?:[:/.-](\d{2})(?:[:/.-](\d{2})(?:[ T]+(\d{2}):(\d{2})(?::(\d{2}))?(?:[.,](\d+))?"
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$"
 )
 _EMPTY = Metadata(None, None, None, None, 1, None, has_exif=False)
@@ -289,13 +289,13 @@ def _zone(offset: str | None, problems: list[str] | None = None) -> timezone | N
     if re.match(r"^[+-]\d{2}$", text):
         text += ":00"
     match = _OFFSET.match(text)
-    hours, minutes = (int(match.group(2)), int(match.group(3))) if match else (99, 99)
-    if hours > 14 or minutes > 59:  # UTC-12 … UTC+14 are the zones in use
+    sign, hours, minutes = [g for g in match.groups() if g is not None] if match else ("+", 99, 99)
+    if int(hours) > 14 or int(minutes) > 59:  # UTC-12 … UTC+14 are the zones in use
         if problems is not None:
             problems.append(f"unreadable time-zone offset {text!r} (the time is used without it)")
         return None
-    delta = timedelta(hours=hours, minutes=minutes)
-    return timezone(-delta if match.group(1) == "-" else delta)
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if sign == "-" else delta)
 
 
 def _text(value: object) -> str | None:

@@ -70,6 +70,8 @@ def read_tiff(block: bytes) -> TiffTags:
             notes.append("the EXIF sub-directory cannot be read")
         else:
             _collect(data, order, sub, EXIF_TAGS, values, notes)
+            _collect(data, order, sub, IFD0_TAGS, values, notes)  # misplaced there by some
+    _collect(data, order, entries, EXIF_TAGS, values, notes)  # dates some bodies put in IFD0
     return TiffTags(values, tuple(notes))
 
 

@@ -393,3 +393,39 @@ def test_no_date_anywhere_is_a_warning_and_time_source_file(tmp_path):
     photo = photo_of(path)
     assert (photo.time_from_file, photo.time_source) == (True, "file")
     assert [w.reason for w in photo_warnings([photo])] == [FROM_FILE]
+
+
+def test_date_original_in_ifd0_as_some_bodies_write_it():
+    tags = {"0th": {piexif.ImageIFD.Make: b"KODAK", 0x9003: b"2004:05:06 07:08:09"}}
+    meta = read_metadata(piexif.dump(tags))
+    assert (meta.make, meta.capture_time) == ("KODAK", datetime(2004, 5, 6, 7, 8, 9))
+
+
+def test_stray_bytes_between_segments_do_not_hide_the_metadata():
+    exif = exif_block(**CANON, taken="2018:06:14 09:02:11")
+    data = encode_jpeg(real_photo("fig", 64))
+    segment = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    data = data[:2] + b"\x00\x00junk" + segment + data[2:]
+    assert read_file_metadata(data).capture_time == datetime(2018, 6, 14, 9, 2, 11)
+
+
+@pytest.mark.parametrize(
+    ("value", "offset", "expected"),
+    [
+        ("2005/08/10 06:24:38", None, datetime(2005, 8, 10, 6, 24, 38)),
+        (
+            "2005:08:10 06:24:38",
+            "+1:00",
+            datetime(2005, 8, 10, 6, 24, 38, tzinfo=timezone(timedelta(hours=1))),
+        ),
+        (
+            "2012:02:11 14:17:08.253+01:00",
+            "+05:00",
+            datetime(2012, 2, 11, 14, 17, 8, 253_000, tzinfo=timezone(timedelta(hours=1))),
+        ),
+        ("2020-02-29T23:59:59Z", None, datetime(2020, 2, 29, 23, 59, 59, tzinfo=UTC)),
+        ("2006-10-29", None, datetime(2006, 10, 29)),
+    ],
+)
+def test_date_forms(value, offset, expected):
+    assert parse_exif_time(value, None, offset) == expected
