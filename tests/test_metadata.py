@@ -396,8 +396,14 @@ def test_no_date_anywhere_is_a_warning_and_time_source_file(tmp_path):
 
 
 def test_date_original_in_ifd0_as_some_bodies_write_it():
-    tags = {"0th": {piexif.ImageIFD.Make: b"KODAK", 0x9003: b"2004:05:06 07:08:09"}}
-    meta = read_metadata(piexif.dump(tags))
+    make, date = b"KODAK\x00", b"2004:05:06 07:08:09\x00"
+    entries = 2
+    data_at = 8 + 2 + 12 * entries + 4
+    ifd = struct.pack("<H", entries)
+    ifd += struct.pack("<HHLL", 0x010F, 2, len(make), data_at)
+    ifd += struct.pack("<HHLL", 0x9003, 2, len(date), data_at + len(make))
+    tiff = b"II*\x00" + struct.pack("<L", 8) + ifd + b"\x00" * 4 + make + date
+    meta = read_metadata(b"Exif\x00\x00" + tiff)
     assert (meta.make, meta.capture_time) == ("KODAK", datetime(2004, 5, 6, 7, 8, 9))
 
 
