@@ -76,6 +76,7 @@ PATTERNS = {
         r"^[A-Z0-9&.,-]+( [A-Z0-9&.,-]+){0,2} DIGITAL( STILL)? CAMERA$"
     ),
     "LEAD Technologies' encoder": re.compile(r"^LEAD Technologies\b"),
+    "a camera name in angle brackets": re.compile(r"^<[^<>]+>$"),  # Samsung: <Digimax i5, …>
     "a DCIM path": re.compile(r"^[\\/]?DCIM[\\/]\S*$", re.IGNORECASE),
     "a file name": re.compile(
         r"^\S+\.(jpe?g|heic|heif|hif|png|tiff?|dng|cr2|cr3|nef|arw|orf|rw2|raf|pef|srw|mp4|mov)$",

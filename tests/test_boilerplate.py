@@ -27,6 +27,7 @@ def test_every_listed_camera_default_is_boilerplate(text):
         ("PENTAX DIGITAL CAMERA", None, None, "a maker's '… DIGITAL CAMERA'"),
         ("FUJIFILM DIGITAL STILL CAMERA", None, None, "a maker's '… DIGITAL CAMERA'"),
         ("LEAD Technologies Inc. V1.01", None, None, "LEAD Technologies' encoder"),
+        ("<Digimax i50 MP3, Samsung #1 MP3>", None, None, "a camera name in angle brackets"),
         ("DCIM\\100GOPRO\\GOPR0482.JPG", "GoPro", "HERO6 Black", "a DCIM path"),
         ("/DCIM/100MSDCF", None, None, "a DCIM path"),
         ("P1010001.JPG", None, None, "a file name"),

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from gallerypipe.analyse import read_sidecars
 from gallerypipe.boilerplate import caption
-from gallerypipe.imaging import open_image
+from gallerypipe.imaging import BadImage, open_image
 from gallerypipe.metadata import read_file_metadata
 from gallerypipe.scan import scan
 
@@ -52,17 +53,17 @@ pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs 
 
 
 @cache
-def sources() -> dict[str, object]:
-    found = scan([CORPUS]).photos
-    return {s.path.relative_to(CORPUS).as_posix(): s for s in found}
+def sources(root: Path = CORPUS) -> dict[str, object]:
+    found = scan([root]).photos
+    return {s.path.relative_to(root).as_posix(): s for s in found}
 
 
 @cache
-def exiftool_reading() -> dict[str, dict]:
-    """Every file and sidecar of the corpus in one exiftool run, by path under CORPUS."""
-    args = ["exiftool", "-j", "-G1", "-a", "-r", *(f"-{t}" for t in TAGS), str(CORPUS)]
-    out = subprocess.run(args, capture_output=True, check=True, text=True).stdout
-    return {Path(r["SourceFile"]).relative_to(CORPUS).as_posix(): r for r in json.loads(out)}
+def exiftool_reading(root: Path = CORPUS) -> dict[str, dict]:
+    """Every file and sidecar under root in one exiftool run, by path under root."""
+    args = ["exiftool", "-j", "-G1", "-a", "-r", *(f"-{t}" for t in TAGS), str(root)]
+    out = subprocess.run(args, capture_output=True, check=False, text=True).stdout
+    return {Path(r["SourceFile"]).relative_to(root).as_posix(): r for r in json.loads(out)}
 
 
 def tag(record: dict, name: str) -> str | None:
@@ -76,10 +77,12 @@ def tag(record: dict, name: str) -> str | None:
     return None
 
 
-def expected(name: str) -> dict[str, object]:
+def expected(name: str, root: Path = CORPUS) -> dict[str, object]:
     """What the rules make of exiftool's reading of the file and its sidecars."""
-    record = exiftool_reading()[name]
-    side = [exiftool_reading()[f"{Path(name).parent.as_posix()}/{s}"] for s in sidecars(name)]
+    reading = exiftool_reading(root)
+    record = reading[name]
+    folder = Path(name).parent
+    side = [reading[(folder / s).as_posix()] for s in sources(root)[name].sidecars]
     make, model = tag(record, "IFD0:Make"), tag(record, "IFD0:Model")
 
     def clean(text):
@@ -177,12 +180,8 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def sidecars(name: str) -> tuple[str, ...]:
-    return sources()[name].sidecars
-
-
-def gallerypipe_reading(name: str) -> dict[str, object]:
-    source = sources()[name]
+def gallerypipe_reading(name: str, root: Path = CORPUS) -> dict[str, object]:
+    source = sources(root)[name]
     data = source.path.read_bytes()
     side, _ = read_sidecars(source)
     if source.kind == "jpeg":
@@ -198,8 +197,8 @@ def gallerypipe_reading(name: str) -> dict[str, object]:
     }
 
 
-def corpus() -> list[str]:
-    return sorted(sources())
+def corpus(root: Path = CORPUS) -> list[str]:
+    return sorted(sources(root))
 
 
 def test_the_corpus_has_real_camera_files_and_editor_files():
@@ -230,17 +229,29 @@ def test_the_rules_change_what_a_naive_reading_would_give():
     assert expected("editor/IMG_0001.JPG")["title"] == "Hayedo de Otzarreta"
 
 
-def agreement() -> dict[str, tuple[int, int]]:
-    """field → (files that agree, files)."""
+def agreement(root: Path = CORPUS) -> dict[str, tuple[int, int]]:
+    """field → (files that agree, files); each disagreement is printed."""
     counts = {f: [0, 0] for f in FIELDS}
-    for name in corpus():
-        ours, theirs = gallerypipe_reading(name), expected(name)
+    for name in corpus(root):
+        if name not in exiftool_reading(root):
+            print(f"{name}: exiftool cannot read it")
+            continue
+        try:
+            ours = gallerypipe_reading(name, root)
+        except BadImage as err:
+            print(f"{name}: gallerypipe cannot open it: {err}")
+            continue
+        theirs = expected(name, root)
         for field in FIELDS:
             counts[field][0] += ours[field] == theirs[field]
             counts[field][1] += 1
+            if ours[field] != theirs[field]:
+                print(f"{name}: {field}: gallerypipe {ours[field]!r}, expected {theirs[field]!r}")
     return {f: (a, n) for f, (a, n) in counts.items()}
 
 
 if __name__ == "__main__":
-    for field, (agree, total) in agreement().items():
-        print(f"{field:13} {agree}/{total} agree ({100 * agree / total:.1f} %)")
+    # python tests/test_exiftool_oracle.py [FOLDER]: the corpus, or any folder of photos
+    folder = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else CORPUS
+    for field, (agree, total) in agreement(folder).items():
+        print(f"{field:13} {agree}/{total} agree ({100 * agree / max(total, 1):.1f} %)")
