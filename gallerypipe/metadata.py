@@ -66,19 +66,25 @@ def read_metadata(exif: bytes | None) -> Metadata:
     return read_photo_metadata(Blocks(exif=exif))
 
 
-def read_file_metadata(data: bytes, img: Image.Image | None = None, sidecars: Sidecars = ()):
+def read_file_metadata(
+    data: bytes, img: Image.Image | None = None, sidecars: Sidecars = ()
+) -> Metadata:
     """Everything a photo file (JPEG, MPO or HEIC) and its XMP sidecars say, reconciled.
 
     JPEG and MPO are read from their marker segments; other formats (HEIC) from what Pillow
     found while opening the file (img), which must then be given.
     """
-    if data.startswith(b"\xff\xd8"):
-        blocks = jpeg_blocks(data)
-    elif img is not None:
-        blocks = _pillow_blocks(img)
-    else:
-        blocks = Blocks()
-    return read_photo_metadata(blocks, sidecars)
+    try:
+        if data.startswith(b"\xff\xd8"):
+            blocks = jpeg_blocks(data)
+        elif img is not None:
+            blocks = _pillow_blocks(img)
+        else:
+            blocks = Blocks()
+        return read_photo_metadata(blocks, sidecars)
+    except Exception as err:  # a damaged block we did not foresee: the photo is still usable
+        reason = f"unreadable metadata: {type(err).__name__}: {err}"
+        return Metadata(None, None, None, None, 1, None, False, (reason,))
 
 
 def _pillow_blocks(img: Image.Image) -> Blocks:

@@ -52,7 +52,7 @@ def strip_exif_header(block: bytes) -> bytes:
 def read_tiff(block: bytes) -> TiffTags:
     """IFD0's and the EXIF IFD's wanted entries; BadTiff when IFD0 itself is unreadable."""
     data = strip_exif_header(block)
-    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+    if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
         raise BadTiff("not a TIFF header")
     order = "<" if data[:2] == b"II" else ">"
     (first,) = struct.unpack(order + "L", data[4:8])
@@ -129,4 +129,4 @@ def _value(data: bytes, order: str, entry: Entry) -> bytes | int | None:
     code = _INTEGERS.get(kind)
     if code is None:
         return None
-    return struct.unpack(order + code, raw[: struct.calcsize(code)])[0]
+    return struct.unpack(order + code, raw[: struct.calcsize(order + code)])[0]
