@@ -10,7 +10,7 @@ from pathlib import Path
 from .clock import ClockOffset, offset_for
 from .imaging import register_formats
 from .model import Photo, Problem
-from .pipeline import analyse_all
+from .pipeline import analyse_all, photo_warnings
 from .scan import scan
 
 
@@ -49,7 +49,7 @@ def survey(
     """Scan and analyse the sources (through the cache) and list their cameras."""
     register_formats()
     photos, problems, _decoded = analyse_all(scan(sources), jobs, lambda *_: None, cache, offsets)
-    return list_cameras(photos, offsets), problems
+    return list_cameras(photos, offsets), [*problems, *photo_warnings(photos)]
 
 
 def list_cameras(photos: Sequence[Photo], offsets: Sequence[ClockOffset] = ()) -> list[Camera]:

@@ -12,8 +12,6 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from PIL import Image
-
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 XMP = "{http://ns.adobe.com/xap/1.0/}"
@@ -161,11 +159,3 @@ def _rating(desc: ET.Element) -> int | None:
 def _clean(text: str | None) -> str | None:
     text = (text or "").strip()
     return text or None
-
-
-def embedded_xmp(img: Image.Image) -> bytes | None:
-    """The XMP packet Pillow found while opening the file (JPEG APP1, HEIF item), if any."""
-    packet = img.info.get("xmp")
-    if isinstance(packet, str):
-        packet = packet.encode()
-    return packet if isinstance(packet, bytes) and packet.strip(b"\x00 \n") else None
