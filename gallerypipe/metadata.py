@@ -103,7 +103,7 @@ def read_photo_metadata(blocks: Blocks, sidecars: Sidecars = ()) -> Metadata:
     embedded, side = _xmp(blocks, sidecars, problems)
     xmp = side.over(embedded)
     iptc = parse_iptc(blocks.iptc)
-    xmp_wins = _xmp_wins(blocks, iptc)
+    xmp_wins, has_iptc = _xmp_wins(blocks, iptc), blocks.iptc is not None
     make, model = _text(tags.values.get("Make")), _text(tags.values.get("Model"))
 
     def clean(text: str | None) -> str | None:
@@ -112,12 +112,12 @@ def read_photo_metadata(blocks: Blocks, sidecars: Sidecars = ()) -> Metadata:
     description = (
         clean(side.description)
         or clean(_text(tags.values.get("ImageDescription")))
-        or _reconcile(clean(xmp.description), clean(iptc.caption), xmp_wins, blocks.iptc)
+        or _reconcile(clean(xmp.description), clean(iptc.caption), xmp_wins, has_iptc)
     )
     title = clean(side.title) or _reconcile(
-        clean(xmp.title), clean(iptc.object_name), xmp_wins, blocks.iptc
+        clean(xmp.title), clean(iptc.object_name), xmp_wins, has_iptc
     )
-    found = _capture_time(tags, xmp, iptc, xmp_wins, blocks.iptc is not None, problems)
+    found = _capture_time(tags, xmp, iptc, xmp_wins, has_iptc, problems)
     return Metadata(
         capture_time=found.time if found else None,
         make=make,
@@ -175,10 +175,10 @@ def _xmp_wins(blocks: Blocks, iptc: IptcFields) -> bool:
     return blocks.iptc_digest.hex() == iptc.digest
 
 
-def _reconcile(xmp: str | None, iptc: str | None, xmp_wins: bool, has_iptc: object) -> str | None:
+def _reconcile(xmp: str | None, iptc: str | None, xmp_wins: bool, has_iptc: bool) -> str | None:
     """exiftool's MWG rule: XMP when there is no IPTC, or when XMP has the value and the IPTC is
     unchanged since; the IPTC value otherwise (even when absent: a deletion the XMP missed)."""
-    if has_iptc is None or (xmp is not None and xmp_wins):
+    if not has_iptc or (xmp is not None and xmp_wins):
         return xmp
     return iptc
 
