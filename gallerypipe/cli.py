@@ -24,6 +24,7 @@ from .pipeline import (
 )
 from .publish import PrunePlan, plan_prune, prune, verify
 from .review import Review, review, write_contact_sheet
+from .scan import counted
 from .storage import StorageError, StoreOptions, open_store
 from .sync import EXIT_LOCKED, LockHeld, sync
 
@@ -333,8 +334,8 @@ def dedup_summary(result: Review) -> str:
     groups = result.dedup.groups
     photos = len(result.dedup.kept) + result.dedup.dropped
     lines = [
-        f"{photos} photos: {len(groups)} groups of duplicates, {result.dedup.dropped} to drop; "
-        f"{len(result.skipped)} skipped"
+        f"{_count(photos, 'photo')}: {_count(len(groups), 'group')} of duplicates, "
+        f"{result.dedup.dropped} to drop; {len(result.skipped)} skipped"
     ]
     for group in groups:
         lines.append(f"keep {group.keep.source.display} ({group.why_kept})")
@@ -350,8 +351,8 @@ def summary(report: IngestReport) -> str:
     """What a photographer reads at the end of a run."""
     verb = "would publish" if report.dry_run else "published"
     lines = [
-        f"found {report.found} photos; {verb} {report.photos}; "
-        f"dropped {report.duplicates.dropped} duplicates",
+        f"found {_count(report.found, 'photo')}; {verb} {report.photos}; "
+        f"dropped {_count(report.duplicates.dropped, 'duplicate')}",
         f"header: {report.header}",
         f"renditions: {report.uploaded} {'to upload' if report.dry_run else 'uploaded'}, "
         f"{report.reused} already in the store ({report.store})",
@@ -370,7 +371,7 @@ def summary(report: IngestReport) -> str:
         lines.append(f"left out by rating ({len(report.excluded)}):")
         lines += [f"  {e.photo.source.display}: {e.reason}" for e in report.excluded]
     if report.ignored:
-        lines.append("ignored: " + ", ".join(f"{n} {why}" for why, n in report.ignored))
+        lines.append("ignored: " + ", ".join(counted(n, why) for why, n in report.ignored))
     if report.skipped:
         lines.append(f"problems ({len(report.skipped)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.skipped]
@@ -420,7 +421,7 @@ def event_line(event: dict) -> str:
     manifest = "manifest updated" if event["manifest_changed"] else "manifest unchanged"
     skipped = f", {len(event['skipped'])} skipped" if event["skipped"] else ""
     return (
-        f"{event['event']}: {event['photos']} photos, {event['decoded']} decoded, "
+        f"{event['event']}: {_count(event['photos'], 'photo')}, {event['decoded']} decoded, "
         f"{event['uploaded']} uploaded, {event['reused']} reused{skipped}, {manifest}"
     )
 
