@@ -311,3 +311,23 @@ def test_every_option_has_help_text() -> None:
         if isinstance(param, click.Option) and not param.help
     ]
     assert not missing
+
+
+def test_dedup_and_header_look_at_the_photos_as_ingest_would(library, seen, monkeypatch) -> None:
+    """[ingest] threshold and jobs reach dedup, header takes them too; a [dedup] table wins."""
+    calls = []
+    monkeypatch.setattr(gallerypipe.cli, "review", lambda *args: calls.append(args) or stop())
+    monkeypatch.setattr(gallerypipe.cli, "choose_header", lambda options: seen.append(options))
+    config = library / "gallerypipe.toml"
+    config.write_text("[ingest]\nthreshold = 5\njobs = 1\nkeep_all = true\n")
+    run("dedup", "cards/phone")
+    run("header", "cards/phone")
+    assert calls[0][1:3] == (5, 1)
+    assert (seen[0].threshold, seen[0].jobs, seen[0].keep_all) == (5, 1, True)
+    config.write_text("[ingest]\nthreshold = 5\n[dedup]\nthreshold = 2\n")
+    run("dedup", "cards/phone")
+    assert calls[1][1] == 2
+
+
+def stop():
+    raise Stop
