@@ -38,7 +38,7 @@ from .clock import ClockOffset, ClockOffsetError, parse_offset
 from .dedup import DEFAULT_THRESHOLD
 from .pipeline import DEFAULT_TITLE, IngestOptions
 from .renditions import FORMATS, RenderSettings
-from .storage import StorageError, StoreOptions, safe_key
+from .stores import StorageError, StoreOptions, kind_of, safe_key
 from .sync import Event, SyncPlan
 
 MAX_OFFSET = 100 * 366 * 86400  # seconds; a camera clock left at its factory date is years off
@@ -221,6 +221,18 @@ def executor(value: Any) -> str:
     return url
 
 
+def store_url(value: Any) -> str:
+    """A URL a registered store serves (stores.STORES), or a local folder."""
+    url = text(value)
+    if not url.strip():
+        raise SettingsError("expected a local folder or a store URL such as s3://bucket/prefix")
+    try:
+        kind_of(url)
+    except StorageError as err:
+        raise SettingsError(str(err)) from None
+    return url
+
+
 def endpoint(value: Any) -> str:
     url = text(value)
     if not re.match(r"https?://[^/\s]", url):
@@ -234,7 +246,7 @@ _RENDER = RenderSettings()
 STORE = (
     Setting(
         "url",
-        text,
+        store_url,
         "published",
         "A local folder, or s3://bucket/prefix.",
         param="store",

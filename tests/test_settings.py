@@ -226,6 +226,7 @@ BAD_OPTIONS = [
     ("--formats", "jpeg,gif", "jpeg plus"),
     ("--transfers", "0", "at least 1"),
     ("--executor", "tcp://h:1", "dask://HOST:PORT"),
+    ("--store", "gs://bucket/events", "no store for gs:// URLs"),
 ]
 
 
