@@ -611,8 +611,8 @@ def sync_plan(
         )
     store = {**file.store, **from_environment(STORE, environ)}
     ingest = {**file.ingest, **from_environment(INGEST, environ)}
-    url = resolve(store, STORE[:1])["store"]
     base = file.base.resolve()
+    url = store.get("store") or str(base / STORE[0].default)  # beside the file by default
     defaults = ingest_options({**ingest, **store}, sources=(), bundle=base)
     state = (state or base / resolve(file.sync, SYNC)["state"]).resolve()
     events = tuple(_event(table, url, base) for table in file.events)

@@ -299,6 +299,13 @@ def test_relative_paths_in_the_file_are_from_its_folder(library, seen) -> None:
     assert (seen[0].store, seen[0].cache) == ("lib/published", Path("lib/c.db"))
 
 
+def test_sync_publishes_beside_its_settings_file_by_default(library, seen) -> None:
+    (library / "lib").mkdir()
+    (library / "lib/g.toml").write_text(EVENT.replace('"cards/phone"', '"../cards/phone"'))
+    run("sync", "--config", "lib/g.toml")
+    assert seen[0].store == str((library / "lib/published/phone").resolve())
+
+
 def test_sync_refuses_a_cache_of_its_own(library, seen) -> None:
     (library / "gallerypipe.toml").write_text('[ingest]\ncache = "c.db"\n' + EVENT)
     assert "[sync] state" in usage_error(run("sync"))
