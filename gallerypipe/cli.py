@@ -13,7 +13,13 @@ import click
 from . import settings
 from .bundle import FrontMatterError
 from .cameras import describe, survey
-from .config import add_config_option, config_option, setting_option, settings_in_force
+from .config import (
+    BadSettings,
+    add_config_option,
+    config_option,
+    setting_option,
+    settings_in_force,
+)
 from .header import FACTORS, HeaderNotFound, why_first
 from .pipeline import (
     HeaderChoice,
@@ -402,7 +408,7 @@ def sync_command(
     try:
         plan = settings.sync_plan(file, state)
     except settings.SettingsError as err:
-        raise click.UsageError(f"{path}: {err}") from err
+        raise BadSettings(f"{path}: {err}") from err
     try:
         report = sync(plan, lock_timeout, Progress(enabled=not as_json))
     except LockHeld as err:

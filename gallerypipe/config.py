@@ -26,6 +26,13 @@ class ConfigError(ValueError):
     """The settings file cannot be used; the message names it, the table and the key."""
 
 
+class BadSettings(click.ClickException):
+    """A settings file that cannot be used: one `Error:` line and exit 2, like a bad option
+    (without the usage lines, which would not help: the file is at fault, not the command)."""
+
+    exit_code = 2
+
+
 def load_config(path: Path | None) -> dict:
     """The parsed settings file; an absent default file is an empty config."""
     if path is None:
@@ -157,7 +164,7 @@ def _use_config(ctx: click.Context, _param: click.Parameter, value: Path | None)
         }
         defaults = command_defaults(file, params)
     except ConfigError as err:
-        raise click.UsageError(str(err), ctx) from err
+        raise BadSettings(str(err)) from err
     ctx.meta[_FILE] = file
     ctx.default_map = defaults.get(ctx.info_name or "", {})
 

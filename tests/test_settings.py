@@ -66,6 +66,13 @@ def usage_error(result: Result) -> str:
     return errors[0]
 
 
+def file_error(result: Result) -> str:
+    """A settings file's error: exit 2 and that one line alone on stderr, nothing on stdout."""
+    line = usage_error(result)
+    assert (result.stderr, result.stdout) == (line + "\n", "")
+    return line
+
+
 EVENT = '\n[[events]]\nname = "phone"\nsources = ["cards/phone"]\nbundle = "site/phone"\n'
 
 
@@ -179,7 +186,7 @@ def test_a_bad_ingest_setting_stops_ingest_and_sync_before_any_work(
 ) -> None:
     (library / "gallerypipe.toml").write_text(f"[ingest]\n{key} = {value}\n{EVENT}")
     args = ["ingest", "cards/phone", "--bundle", "b"] if command == "ingest" else ["sync"]
-    line = usage_error(run(*args))
+    line = file_error(run(*args))
     assert f"gallerypipe.toml: [ingest] {key}: " in line and says in line
     assert not seen and sorted(p.name for p in library.iterdir()) == ["cards", "gallerypipe.toml"]
 
@@ -200,7 +207,7 @@ def test_a_bad_ingest_setting_stops_ingest_and_sync_before_any_work(
 def test_a_bad_table_is_named(table, says, library, seen) -> None:
     (library / "gallerypipe.toml").write_text(table + EVENT)
     for args in (["ingest", "cards/phone", "--bundle", "b"], ["sync"], ["verify"]):
-        assert says in usage_error(run(*args))
+        assert says in file_error(run(*args))
     assert not seen
 
 
@@ -288,7 +295,7 @@ def test_config_works_before_and_after_the_command(args, library, seen) -> None:
 
 
 def test_a_named_config_that_is_missing_is_an_error(library) -> None:
-    line = usage_error(run("sync", "--config", "nowhere.toml"))
+    line = file_error(run("sync", "--config", "nowhere.toml"))
     assert "nowhere.toml: cannot read" in line
 
 
@@ -308,7 +315,7 @@ def test_sync_publishes_beside_its_settings_file_by_default(library, seen) -> No
 
 def test_sync_refuses_a_cache_of_its_own(library, seen) -> None:
     (library / "gallerypipe.toml").write_text('[ingest]\ncache = "c.db"\n' + EVENT)
-    assert "[sync] state" in usage_error(run("sync"))
+    assert "[sync] state" in file_error(run("sync"))
 
 
 def test_every_option_has_help_text() -> None:
