@@ -130,11 +130,13 @@ def text(value: Any) -> str:
 
 
 def path(value: Any) -> Path:
-    if isinstance(value, Path):
-        return value
-    if not isinstance(value, str) or not value.strip():
+    """A file's path (it need not exist yet; a folder is refused)."""
+    if not isinstance(value, Path) and (not isinstance(value, str) or not value.strip()):
         raise SettingsError(f"expected a file path; got {value!r}")
-    return Path(value)
+    file = Path(value)
+    if file.is_dir():
+        raise SettingsError(f"{file} is a folder; give a file in it")
+    return file
 
 
 def _items(value: Any, what: str) -> list:

@@ -234,6 +234,7 @@ BAD_OPTIONS = [
     ("--transfers", "0", "at least 1"),
     ("--executor", "tcp://h:1", "dask://HOST:PORT"),
     ("--store", "gs://bucket/events", "no store for gs:// URLs"),
+    ("--cache", "cards", "cards is a folder"),
 ]
 
 
