@@ -414,6 +414,7 @@ SYNC = (
 )
 
 SETTINGS: dict[str, Setting] = {s.key: s for s in STORE + INGEST + SYNC}
+STORE_URL = SETTINGS["store"]
 PATHS = ("cache", "state")  # relative paths in a settings file are from the file's folder
 
 
@@ -465,7 +466,7 @@ def ingest_options(
     dry_run: bool = False,
 ) -> IngestOptions:
     """The one translation of settings (keyed by parameter name) into IngestOptions."""
-    v = resolve(values, INGEST + STORE[:1])
+    v = resolve(values, (*INGEST, STORE_URL))
     return IngestOptions(
         sources=tuple(sources),
         bundle=bundle,
@@ -553,11 +554,12 @@ def _table(
         setting = by_name.get(key.replace("-", "_"))
         if setting is None:
             raise SettingsError(f"[{name}] {key}: unknown setting; {_belongs(key, name, by_name)}")
+        if setting.key in PATHS and isinstance(value, str) and value.strip():
+            value = str(base / value)
         try:
-            parsed = setting.parse(value)
+            values[setting.key] = setting.parse(value)
         except SettingsError as err:
             raise SettingsError(f"[{name}] {key}: {err}") from None
-        values[setting.key] = base / parsed if setting.key in PATHS else parsed
     return values
 
 
@@ -614,7 +616,7 @@ def sync_plan(
     store = {**file.store, **from_environment(STORE, environ)}
     ingest = {**file.ingest, **from_environment(INGEST, environ)}
     base = file.base.resolve()
-    url = store.get("store") or str(base / STORE[0].default)  # beside the file by default
+    url = store.get("store") or str(base / STORE_URL.default)  # beside the file by default
     defaults = ingest_options({**ingest, **store}, sources=(), bundle=base)
     state = (state or base / resolve(file.sync, SYNC)["state"]).resolve()
     events = tuple(_event(table, url, base) for table in file.events)
