@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shlex
 from pathlib import Path
@@ -17,8 +16,10 @@ import gallerypipe.cli
 import gallerypipe.pipeline
 from gallerypipe.cli import main, summary
 from gallerypipe.pipeline import IngestReport
+from gallerypipe.settings import SETTINGS
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+VARIABLES = ["GALLERYPIPE_CONFIG", *(s.envvar for s in SETTINGS.values() if s.envvar)]
 
 
 def block(after: str, lang: str) -> str:
@@ -37,9 +38,7 @@ def first_command() -> list[str]:
 def run(folder: Path, *args: str) -> str:
     """A command as a user runs it in folder (sample_photos/ there), its stdout; exit 0."""
     with contextlib.chdir(folder):
-        result = CliRunner(
-            env={k: None for k in os.environ if k.startswith("GALLERYPIPE_")}
-        ).invoke(main, list(args))
+        result = CliRunner(env=dict.fromkeys(VARIABLES)).invoke(main, list(args))
     assert result.exit_code == 0, result.output
     return result.stdout
 

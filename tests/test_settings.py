@@ -3,7 +3,6 @@ alike, and every bad value is a usage error (exit 2, one line naming it) before 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tomllib
@@ -20,8 +19,10 @@ import gallerypipe.sync
 from gallerypipe.cli import main
 from gallerypipe.clock import ClockOffset
 from gallerypipe.pipeline import IngestOptions
+from gallerypipe.settings import SETTINGS
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+VARIABLES = ["GALLERYPIPE_CONFIG", *(s.envvar for s in SETTINGS.values() if s.envvar)]
 README_TOML = re.findall(r"```toml\n(.*?)```", README, re.S)
 
 
@@ -48,8 +49,8 @@ def library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with one small card, the current directory of the test."""
     shutil.copytree(SAMPLE_PHOTOS / "phone", tmp_path / "cards/phone")
     monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("GALLERYPIPE_")]:
-        monkeypatch.delenv(name)
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 
