@@ -10,25 +10,27 @@ from typing import NoReturn
 
 import click
 
+from . import settings
 from .bundle import FrontMatterError
-from .cache import default_cache_path
 from .cameras import describe, survey
-from .clock import ClockOffsetError, parse_offsets
-from .config import CONFIG_NAME, ConfigError, command_defaults, load_config, sync_plan
-from .dedup import DEFAULT_THRESHOLD
+from .config import (
+    BadSettings,
+    add_config_option,
+    config_option,
+    setting_option,
+    settings_in_force,
+)
 from .header import FACTORS, HeaderNotFound, why_first
 from .pipeline import (
-    DEFAULT_TITLE,
     HeaderChoice,
     IngestError,
-    IngestOptions,
     IngestReport,
     choose_header,
     ingest,
 )
 from .publish import PrunePlan, plan_prune, prune, verify
-from .renditions import RenderSettings, RenderSettingsError
 from .review import Review, review, write_contact_sheet
+from .scan import counted
 from .storage import StorageError, StoreOptions, open_store
 from .sync import EXIT_LOCKED, LockHeld, sync
 
@@ -52,48 +54,15 @@ class Progress:
         sys.stderr.flush()
 
 
-# Options more than one command takes alike.
-_THRESHOLD = click.option(
-    "--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.IntRange(0, 64)
-)
-_JOBS = click.option(
-    "--jobs", default=0, type=click.IntRange(0), help="Worker processes (0: all cores)."
-)
+# Options more than one command takes alike; each setting's help, default, variable and parser
+# are in settings.py.
+_THRESHOLD = setting_option("threshold")
+_JOBS = setting_option("jobs")
 
 
 def store_options(command):
     """--store and how to reach it; each also from GALLERYPIPE_* variables and the config file."""
-    options = [
-        click.option(
-            "--store",
-            default="published",
-            show_default=True,
-            envvar="GALLERYPIPE_STORE",
-            help="A local folder, or s3://bucket/prefix.",
-        ),
-        click.option(
-            "--endpoint-url", envvar="GALLERYPIPE_ENDPOINT_URL", help="S3-compatible server."
-        ),
-        click.option(
-            "--profile", envvar="GALLERYPIPE_PROFILE", help="AWS profile for credentials."
-        ),
-        click.option("--region", envvar="GALLERYPIPE_REGION"),
-        click.option("--path-style", is_flag=True, envvar="GALLERYPIPE_PATH_STYLE"),
-        click.option(
-            "--acl",
-            envvar="GALLERYPIPE_ACL",
-            help="Canned ACL, e.g. public-read (none by default).",
-        ),
-        click.option(
-            "--transfers",
-            default=StoreOptions.transfers,
-            show_default=True,
-            type=click.IntRange(1),
-            envvar="GALLERYPIPE_TRANSFERS",
-            help="Concurrent uploads, reads and deletes.",
-        ),
-    ]
-    return _with_options(command, options)
+    return _with_options(command, [setting_option(s.key) for s in settings.STORE])
 
 
 def _with_options(command, options: list):
@@ -105,30 +74,8 @@ def _with_options(command, options: list):
 
 def analysis_options(command):
     """Options that change what is analysed and how it is ordered: ingest, header, cameras."""
-    options = [
-        click.option(
-            "--clock-offset",
-            "clock_offsets",
-            multiple=True,
-            metavar="CAMERA=±SECONDS",
-            help="Shift a camera's times (CAMERA: make, model, serial or folder). Repeatable.",
-        ),
-        _JOBS,
-        click.option(
-            "--executor",
-            envvar="GALLERYPIPE_EXECUTOR",
-            help="dask://HOST:PORT: run per-photo work on a Dask cluster (workers read sources "
-            "by path).",
-        ),
-        click.option(
-            "--cache",
-            type=click.Path(path_type=Path, dir_okay=False),
-            envvar="GALLERYPIPE_CACHE",
-            help="Analysis cache file (default: ~/.cache/gallerypipe/analysis.sqlite).",
-        ),
-        click.option("--no-cache", is_flag=True, help="Analyse every photo again."),
-    ]
-    return _with_options(command, options)
+    names = ("clock_offsets", "jobs", "executor", "cache", "no_cache")
+    return _with_options(command, [setting_option(name) for name in names])
 
 
 def selection_options(command):
@@ -137,55 +84,28 @@ def selection_options(command):
         click.option(
             "--header", type=click.Path(path_type=Path), help="Use this photo as the header."
         ),
-        _THRESHOLD,
-        click.option("--keep-all", is_flag=True, help="Skip deduplication."),
-        click.option(
-            "--include-rejected", is_flag=True, help="Keep photos rated -1 (never as header)."
-        ),
-        click.option(
-            "--min-rating", type=click.IntRange(0, 5), help="Keep only photos rated at least N."
-        ),
+        *(setting_option(n) for n in ("threshold", "keep_all", "include_rejected", "min_rating")),
     ]
     return analysis_options(_with_options(command, options))
 
 
 def _analysis_kwargs(kwargs: dict) -> dict:
-    """cache and clock offsets parsed from the raw option values (popped from kwargs)."""
-    cache = None if kwargs.pop("no_cache") else kwargs.pop("cache") or default_cache_path()
-    kwargs.pop("cache", None)
-    try:
-        offsets = parse_offsets(kwargs.pop("clock_offsets") or ())
-    except ClockOffsetError as err:
-        raise click.BadParameter(str(err), param_hint="--clock-offset") from err
-    return {"cache": cache, "clock_offsets": offsets}
+    """cache and clock offsets from the option values (popped from kwargs)."""
+    values = {key: kwargs.pop(key) for key in ("cache", "no_cache", "clock_offsets")}
+    return {
+        "cache": settings.analysis_cache(values),
+        "clock_offsets": settings.resolve(values, settings.INGEST)["clock_offsets"],
+    }
 
 
 def _store_options(kwargs: dict) -> StoreOptions:
-    return StoreOptions(
-        endpoint_url=kwargs.pop("endpoint_url"),
-        profile=kwargs.pop("profile"),
-        region=kwargs.pop("region"),
-        path_style=kwargs.pop("path_style"),
-        acl=kwargs.pop("acl"),
-        transfers=kwargs.pop("transfers"),
-    )
+    return settings.store_options({s.key: kwargs.pop(s.key) for s in settings.STORE[1:]})
 
 
-@click.group()
+@click.group(params=[config_option(group=True)])
 @click.version_option(package_name="gallerypipe")
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="GALLERYPIPE_CONFIG",
-    help=f"Settings file (default: ./{CONFIG_NAME} when present).",
-)
-@click.pass_context
-def main(ctx: click.Context, config: Path | None) -> None:
+def main() -> None:
     """Turn the camera cards of an event into a published photo gallery."""
-    try:
-        ctx.default_map = command_defaults(load_config(config))
-    except ConfigError as err:
-        raise click.UsageError(str(err)) from err
 
 
 @main.command("ingest")
@@ -193,19 +113,14 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--bundle", required=True, type=click.Path(path_type=Path), help="Hugo page bundle.")
 @store_options
 @selection_options
-@click.option("--title-template", default=DEFAULT_TITLE, show_default=True)
-@click.option("--sizes", default="2048,1024,480", show_default=True, help="Long edges, px.")
-@click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100))
-@click.option(
-    "--formats",
-    default="jpeg,webp",
-    show_default=True,
-    help="Rendition formats: jpeg plus any of webp, avif.",
-)
-@click.option("--webp-quality", default=80, show_default=True, type=click.IntRange(1, 100))
-@click.option("--avif-quality", default=60, show_default=True, type=click.IntRange(1, 100))
-@click.option("--strip-all", is_flag=True, help="Publish no EXIF at all.")
-@click.option("--keep-gps", is_flag=True, help="Keep the GPS position in published renditions.")
+@setting_option("title_template")
+@setting_option("sizes")
+@setting_option("quality")
+@setting_option("formats")
+@setting_option("webp_quality")
+@setting_option("avif_quality")
+@setting_option("strip_all")
+@setting_option("keep_gps")
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -215,12 +130,12 @@ def main(ctx: click.Context, config: Path | None) -> None:
 def ingest_command(**kwargs) -> None:
     """Ingest camera folders SOURCES into a Hugo page bundle and publish renditions."""
     as_json = kwargs.pop("as_json")
-    options = IngestOptions(
-        **_analysis_kwargs(kwargs),
-        sources=tuple(kwargs.pop("sources")),
-        store_options=_store_options(kwargs),
-        render=_render_settings(kwargs),
-        **kwargs,
+    options = settings.ingest_options(
+        kwargs,
+        sources=kwargs["sources"],
+        bundle=kwargs["bundle"],
+        header=kwargs["header"],
+        dry_run=kwargs["dry_run"],
     )
     try:
         report = ingest(options, Progress(enabled=not as_json))
@@ -239,8 +154,9 @@ def ingest_command(**kwargs) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def header_command(sources, explain: bool, as_json: bool, **kwargs) -> None:
     """Show the photo ingest would take as the header (writes nothing)."""
-    analysis = _analysis_kwargs(kwargs)
-    options = IngestOptions(sources=tuple(sources), bundle=Path(), **analysis, **kwargs)
+    options = settings.ingest_options(
+        kwargs, sources=sources, bundle=Path(), header=kwargs["header"]
+    )
     try:
         choice = choose_header(options)
     except (IngestError, HeaderNotFound) as err:
@@ -413,34 +329,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _render_settings(kwargs: dict) -> RenderSettings:
-    formats = tuple(f.strip().lower() for f in kwargs.pop("formats").split(",") if f.strip())
-    try:
-        return RenderSettings(
-            sizes=_sizes(kwargs.pop("sizes")),
-            jpeg_quality=kwargs.pop("quality"),
-            formats=formats,
-            webp_quality=kwargs.pop("webp_quality"),
-            avif_quality=kwargs.pop("avif_quality"),
-            metadata="none" if kwargs.pop("strip_all") else "minimal",
-            keep_gps=kwargs.pop("keep_gps"),
-        )
-    except RenderSettingsError as err:
-        raise click.BadParameter(str(err), param_hint="--formats") from err
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 16:
-        raise click.BadParameter(
-            "give long edges in pixels, e.g. 2048,1024,480", param_hint="--sizes"
-        )
-    return sizes
-
-
 def _fail(message: str, as_json: bool, code: int = USER_MUST_ACT) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"error": message}, ensure_ascii=False))
@@ -452,8 +340,8 @@ def dedup_summary(result: Review) -> str:
     groups = result.dedup.groups
     photos = len(result.dedup.kept) + result.dedup.dropped
     lines = [
-        f"{photos} photos: {len(groups)} groups of duplicates, {result.dedup.dropped} to drop; "
-        f"{len(result.skipped)} skipped"
+        f"{_count(photos, 'photo')}: {_count(len(groups), 'group')} of duplicates, "
+        f"{result.dedup.dropped} to drop; {len(result.skipped)} skipped"
     ]
     for group in groups:
         lines.append(f"keep {group.keep.source.display} ({group.why_kept})")
@@ -469,8 +357,8 @@ def summary(report: IngestReport) -> str:
     """What a photographer reads at the end of a run."""
     verb = "would publish" if report.dry_run else "published"
     lines = [
-        f"found {report.found} photos; {verb} {report.photos}; "
-        f"dropped {report.duplicates.dropped} duplicates",
+        f"found {_count(report.found, 'photo')}; {verb} {report.photos}; "
+        f"dropped {_count(report.duplicates.dropped, 'duplicate')}",
         f"header: {report.header}",
         f"renditions: {report.uploaded} {'to upload' if report.dry_run else 'uploaded'}, "
         f"{report.reused} already in the store ({report.store})",
@@ -489,7 +377,7 @@ def summary(report: IngestReport) -> str:
         lines.append(f"left out by rating ({len(report.excluded)}):")
         lines += [f"  {e.photo.source.display}: {e.reason}" for e in report.excluded]
     if report.ignored:
-        lines.append("ignored: " + ", ".join(f"{n} {why}" for why, n in report.ignored))
+        lines.append("ignored: " + ", ".join(counted(n, why) for why, n in report.ignored))
     if report.skipped:
         lines.append(f"skipped, not published ({len(report.skipped)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.skipped]
@@ -511,21 +399,19 @@ def _manifest_line(report: IngestReport) -> str:
 
 
 @main.command("sync")
-@click.option(
-    "--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds."
-)
-@click.option("--state", type=click.Path(path_type=Path, dir_okay=False), help="State file.")
+@setting_option("lock_timeout")
+@setting_option("state", default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_context
 def sync_command(
     ctx: click.Context, lock_timeout: float, state: Path | None, as_json: bool
 ) -> None:
     """Bring every event in the settings file up to date (exit 0 done, 1 failures, 3 locked)."""
-    path = ctx.parent.params.get("config") or Path(CONFIG_NAME)
+    path, file = settings_in_force(ctx)
     try:
-        plan = sync_plan(load_config(path), path.resolve().parent, state, None)
-    except (ConfigError, StorageError, ValueError, TypeError) as err:
-        raise click.UsageError(f"{path}: {err}") from err
+        plan = settings.sync_plan(file, state)
+    except settings.SettingsError as err:
+        raise BadSettings(f"{path}: {err}") from err
     try:
         report = sync(plan, lock_timeout, Progress(enabled=not as_json))
     except LockHeld as err:
@@ -544,6 +430,9 @@ def event_line(event: dict) -> str:
     manifest = "manifest updated" if event["manifest_changed"] else "manifest unchanged"
     skipped = f", {len(event['skipped'])} skipped" if event["skipped"] else ""
     return (
-        f"{event['event']}: {event['photos']} photos, {event['decoded']} decoded, "
+        f"{event['event']}: {_count(event['photos'], 'photo')}, {event['decoded']} decoded, "
         f"{event['uploaded']} uploaded, {event['reused']} reused{skipped}, {manifest}"
     )
+
+
+add_config_option(main)

@@ -20,7 +20,7 @@ from awscrt.exceptions import AwsCrtError
 from botocore.config import Config
 
 from . import __version__, s3crt
-from .storage import PreconditionFailed, StorageError, StoredObject, StoreOptions, safe_key
+from .stores import PreconditionFailed, StorageError, StoredObject, StoreOptions, safe_key
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024
@@ -142,6 +142,10 @@ def content_md5(data: bytes) -> str:
 
 
 class S3Storage:
+    @classmethod
+    def from_url(cls, url: str, options: StoreOptions) -> S3Storage:
+        return cls(url, options)
+
     def __init__(self, url: str, options: StoreOptions | None = None) -> None:
         self.options = options or StoreOptions()
         self.bucket, self.prefix = parse_s3_url(url)

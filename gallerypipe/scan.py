@@ -35,9 +35,22 @@ RAW_EXTENSIONS = frozenset(
 VIDEO_EXTENSIONS = frozenset(
     [".mov", ".mp4", ".m4v", ".avi", ".mts", ".m2ts", ".mpg", ".mpeg", ".3gp", ".mkv", ".wmv"]
 )
-CAMERA_SIDECARS = frozenset(
-    [".thm", ".ctg", ".lrv", ".xmp", ".aae", ".xml", ".ind", ".bnp", ".bin"]
-)
+CAMERA_SIDECARS = frozenset([".thm", ".ctg", ".lrv", ".aae", ".xml", ".ind", ".bnp", ".bin"])
+# Why a file was left alone, as counted in ScanResult.ignored (and the --json keys), with the
+# singular the summary uses for one.
+RESOURCE_FORKS, HIDDEN = "macOS resource forks (._*)", "hidden files"
+RAWS = "RAW files (paired with their JPEG or left alone)"
+VIDEOS, SIDECARS, OTHER = "videos", "camera sidecar files (.THM, .CTG, .LRV …)", "other files"
+LONE_XMP = "XMP sidecars without a photo"  # one beside its photo is read with it, not counted
+SINGULAR = {
+    RESOURCE_FORKS: "macOS resource fork (._*)",
+    HIDDEN: "hidden file",
+    RAWS: "RAW file (paired with its JPEG or left alone)",
+    VIDEOS: "video",
+    SIDECARS: "camera sidecar file (.THM, .CTG, .LRV …)",
+    LONE_XMP: "XMP sidecar without a photo",
+    OTHER: "other file",
+}
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 
 
@@ -48,7 +61,12 @@ class ScanResult:
     ignored: tuple[tuple[str, int], ...]  # (why, how many) for files deliberately left alone
 
     def ignored_summary(self) -> str:
-        return ", ".join(f"{count} {why}" for why, count in self.ignored)
+        return ", ".join(counted(count, why) for why, count in self.ignored)
+
+
+def counted(count: int, why: str) -> str:
+    """'1 video', '3 videos': a count of ignored files with its label."""
+    return f"{count} {SINGULAR.get(why, why) if count == 1 else why}"
 
 
 def sniff(head: bytes) -> str | None:
@@ -74,15 +92,23 @@ def scan(sources: Iterable[Path]) -> ScanResult:
         beside = _siblings(root) if root.is_file() else found  # a RAW or sidecar next to a file
         raws = _raw_by_stem(beside)
         xmps = {(p.parent, p.name.lower()): p.name for p in beside if p.suffix.lower() == ".xmp"}
+        read: set[Path] = set()  # the XMP sidecars of this source's photos
         for path in found:
             outcome = _classify(path, root, raws, xmps)
             if isinstance(outcome, SourceFile):
                 photos.append(outcome)
+                read.update(outcome.path.parent / name for name in outcome.sidecars)
             elif isinstance(outcome, Problem):
                 problems.append(outcome)
-            else:
+            elif outcome != LONE_XMP:
                 ignored[outcome] += 1
+        ignored[LONE_XMP] += sum(1 for p in found if _is_xmp(p) and p not in read)
+        ignored = +ignored  # drop a zero count
     return ScanResult(tuple(photos), tuple(problems), tuple(sorted(ignored.items())))
+
+
+def _is_xmp(path: Path) -> bool:
+    return path.suffix.lower() == ".xmp" and not path.name.startswith(".")
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -135,15 +161,17 @@ def _classify(
     """A SourceFile, a Problem, or the reason the file was ignored."""
     name, suffix = path.name, path.suffix.lower()
     if name.startswith("._"):
-        return "macOS resource forks (._*)"
+        return RESOURCE_FORKS
     if name.startswith("."):
-        return "hidden files"
+        return HIDDEN
     if suffix in RAW_EXTENSIONS:
-        return "RAW files (paired with their JPEG or left alone)"
+        return RAWS
     if suffix in VIDEO_EXTENSIONS:
-        return "videos"
+        return VIDEOS
+    if suffix == ".xmp":
+        return LONE_XMP  # counted after the walk, when no photo read it
     if suffix in CAMERA_SIDECARS:
-        return "camera sidecar files (.THM, .CTG, .XMP …)"
+        return SIDECARS
     display, relative = _names(path, root)
     try:
         stat = path.stat()
@@ -167,7 +195,7 @@ PHOTO_EXTENSIONS = frozenset([".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif"]
 def _not_a_photo(display: str, size: int, suffix: str) -> Problem | str:
     """Files named like photos become problems; anything else is simply not ours."""
     if suffix not in PHOTO_EXTENSIONS:
-        return "other files"
+        return OTHER
     if size == 0:
         return Problem(display, "empty file (0 bytes)")
     return Problem(display, "not a JPEG or HEIC image (the content does not match the name)")

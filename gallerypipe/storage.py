@@ -1,88 +1,25 @@
-"""Object stores behind one interface: a local folder (the default) and S3."""
+"""A local folder as an object store (the default); the interface is in stores.py."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-IMMUTABLE = "public, max-age=31536000, immutable"
-SHORT_LIVED = "public, max-age=60"
-
-
-class StorageError(Exception):
-    """A store operation failed; the message names the key and never carries credentials."""
-
-
-class PreconditionFailed(StorageError):
-    """A conditional write lost: someone else changed the object since it was read."""
-
-
-@dataclass(frozen=True)
-class StoreOptions:
-    """How to reach a store; only transfers matters for a local folder."""
-
-    endpoint_url: str | None = None
-    profile: str | None = None
-    region: str | None = None
-    path_style: bool = False
-    acl: str | None = None  # e.g. "public-read"; none unless asked
-    transfers: int = 8  # concurrent uploads
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    key: str
-    size: int
-    etag: str
-    modified: float = 0.0  # seconds since the epoch
-
-
-class Storage(Protocol):
-    url: str  # for reports; never contains credentials
-
-    def list(self) -> dict[str, StoredObject]: ...
-
-    def get(self, key: str) -> bytes: ...
-
-    def put(
-        self,
-        key: str,
-        data: bytes,
-        content_type: str,
-        cache_control: str,
-        *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
-    ) -> str:
-        """Store data and return its ETag; conditional when if_match or if_none_match is set."""
-        ...
-
-    def etag(self, key: str) -> str | None: ...
-
-    def delete(self, keys: Sequence[str]) -> None:
-        """Delete these keys (what is gone already is fine); raise naming any that failed."""
-        ...
-
-
-def safe_key(key: str) -> str:
-    """Refuse keys that could escape the store's prefix."""
-    normal = posixpath.normpath(key)
-    if (
-        not key
-        or key != normal
-        or normal.startswith(("/", "../"))
-        or normal in ("..", ".")
-        or "\\" in key
-        or "\x00" in key
-    ):
-        raise StorageError(f"refused object key {key!r}: it would leave the store's prefix")
-    return key
+# The interface, re-exported: callers may import these from here as before.
+from .stores import (  # noqa: F401
+    IMMUTABLE,
+    SHORT_LIVED,
+    PreconditionFailed,
+    Storage,
+    StorageError,
+    StoredObject,
+    StoreOptions,
+    open_store,
+    safe_key,
+)
 
 
 def etag_of(data: bytes) -> str:
@@ -95,6 +32,11 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.url = str(self.root)
+
+    @classmethod
+    def from_url(cls, url: str, options: StoreOptions) -> LocalStorage:
+        """A folder path, `file://` optional; a folder needs no options (transfers aside)."""
+        return cls(Path(url.removeprefix("file://")))
 
     def _path(self, key: str) -> Path:
         return self.root / safe_key(key)
@@ -161,12 +103,3 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def open_store(url: str, options: StoreOptions | None = None) -> Storage:
-    """A store from its URL: `s3://bucket/prefix`, or a local folder path (`file://` optional)."""
-    if url.startswith("s3://"):
-        from .s3 import S3Storage  # boto3 is slow to import; local runs skip it
-
-        return S3Storage(url, options)
-    return LocalStorage(Path(url.removeprefix("file://")))

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from photos import CANON, NIKON, analysed, real_photo, write_jpeg
 
-from gallerypipe.clock import ClockOffsetError, parse_offset, parse_offsets
-from gallerypipe.config import ConfigError, command_defaults
+from gallerypipe.clock import ClockOffset, ClockOffsetError, parse_offset, parse_offsets
+from gallerypipe.config import command_defaults
 from gallerypipe.pipeline import to_photos
+from gallerypipe.settings import SettingsError, read_file
 
 
 @pytest.fixture
@@ -80,12 +81,14 @@ def test_config_clock_offsets_reach_ingest_header_and_cameras():
         "clock_offsets": {"NIKON D750": 3600},
         "ingest": {"clock_offset": ["card-c=-60"], "threshold": 6},
     }
-    defaults = command_defaults(config)
+    params = {"ingest": {"clock_offsets", "threshold"}, "header": {"clock_offsets"}}
+    defaults = command_defaults(read_file(config, Path()), {**params, "cameras": {"clock_offsets"}})
+    wanted = (ClockOffset("NIKON D750", 3600), ClockOffset("card-c", -60))
     for command in ("ingest", "header", "cameras"):
-        assert defaults[command]["clock_offsets"] == ["NIKON D750=+3600", "card-c=-60"]
-    assert defaults["ingest"]["threshold"] == 6
-    with pytest.raises(ConfigError, match="NIKON"):
-        command_defaults({"clock_offsets": {"NIKON": "an hour"}})
+        assert defaults[command]["clock_offsets"] == wanted
+    assert defaults["ingest"]["threshold"] == 6 and "threshold" not in defaults["cameras"]
+    with pytest.raises(SettingsError, match="NIKON"):
+        read_file({"clock_offsets": {"NIKON": "an hour"}}, Path())
 
 
 def run_cli(*args, cwd: Path) -> subprocess.CompletedProcess:

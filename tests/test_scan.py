@@ -47,6 +47,9 @@ def card(tmp_path_factory) -> Path:
     ctg = root / "DCIM" / "CANONMSC" / "M0100.CTG"
     ctg.parent.mkdir(parents=True)
     ctg.write_bytes(b"\x00\x01\x02\x03" * 4)
+    # XMP: one read with its photo (Lightroom's name), one whose photo is not on the card.
+    (dcim / "IMG_0002.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    (dcim / "IMG_0042.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
     (root / "MISC").mkdir()
     (root / "MISC" / "readme.txt").write_text("card notes")
     return root
@@ -96,23 +99,27 @@ def test_card_junk_is_ignored_and_counted(scanned):
     ignored = dict(scanned.ignored)
     assert ignored == {
         "RAW files (paired with their JPEG or left alone)": 2,
-        "camera sidecar files (.THM, .CTG, .XMP …)": 2,
+        "camera sidecar files (.THM, .CTG, .LRV …)": 2,
+        "XMP sidecars without a photo": 1,  # IMG_0002.xmp is read with its photo
         "hidden files": 1,
         "macOS resource forks (._*)": 1,
         "other files": 2,  # export.png and readme.txt
         "videos": 1,
     }
     summary = scanned.ignored_summary()
-    assert "2 RAW files" in summary
-    assert "1 videos" in summary
+    assert "2 RAW files" in summary and "2 camera sidecar files" in summary
+    assert summary.endswith("1 video") and "1 XMP sidecar without a photo" in summary
+    assert "1 hidden file," in summary and "1 macOS resource fork (._*)" in summary
 
 
 def test_every_file_is_accounted_for_once(scanned, card):
     visible = [
         p for p in card.rglob("*") if p.is_file() and ".Trashes" not in p.relative_to(card).parts
     ]
+    read = {p.path.parent / name for p in scanned.photos for name in p.sidecars}
+    assert [p.name for p in read] == ["IMG_0002.xmp"]
     counted = len(scanned.photos) + len(scanned.problems) + sum(n for _, n in scanned.ignored)
-    assert counted == len(visible)
+    assert counted + len(read) == len(visible)
 
 
 def test_hidden_folders_are_not_walked(scanned):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -65,7 +66,9 @@ def test_sync_publishes_every_event_then_does_nothing(library: Path) -> None:
     again = by_event(run_sync(library))
     for event in again.values():
         assert (event["decoded"], event["uploaded"], event["manifest_changed"]) == (0, 0, False)
-    assert "spark-2018: 7 photos, 0 decoded, 0 uploaded" in run_sync(library).stderr
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    line = re.search(r"says what changed \(`(spark-2018: [^`]*)`\)", readme)[1]
+    assert line in run_sync(library).stderr.splitlines()  # the README's example, as printed
 
 
 def test_a_new_photo_is_the_only_one_decoded(library: Path) -> None:
