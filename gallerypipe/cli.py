@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from dataclasses import asdict
@@ -16,6 +17,14 @@ from .cameras import describe, survey
 from .clock import ClockOffsetError, parse_offsets
 from .config import CONFIG_NAME, ConfigError, command_defaults, load_config, sync_plan
 from .dedup import DEFAULT_THRESHOLD
+from .failures import (
+    Terminated,
+    exit_code,
+    os_error_line,
+    stop_message,
+    stop_on_signals,
+    terminal_safe,
+)
 from .header import FACTORS, HeaderNotFound, why_first
 from .pipeline import (
     DEFAULT_TITLE,
@@ -50,6 +59,29 @@ class Progress:
         end = "\n" if done == total else ""
         sys.stderr.write(f"\r{stage:<8} [{bar}] {done}/{total}{end}")
         sys.stderr.flush()
+
+
+def _echo(message: str = "", err: bool = False) -> None:
+    """click.echo with control characters escaped: names and titles come from the cards."""
+    click.echo(terminal_safe(message), err=err)
+
+
+class _Guarded(click.Group):
+    """Every command ends in one line, never a traceback: Ctrl-C exits 130, SIGTERM 143, and an
+    OSError (permissions, disk full, read-only, name too long) 1, naming the path."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            with stop_on_signals():
+                return super().invoke(ctx)
+        except (KeyboardInterrupt, Terminated) as err:
+            _echo(f"error: {stop_message(err)}", err=True)
+            sys.exit(exit_code(err))
+        except OSError as err:
+            if err.errno == errno.EPIPE:
+                raise  # click's own handling: stdout went away
+            _echo(f"error: {os_error_line(err)}", err=True)
+            sys.exit(USER_MUST_ACT)
 
 
 # Options more than one command takes alike.
@@ -171,7 +203,7 @@ def _store_options(kwargs: dict) -> StoreOptions:
     )
 
 
-@click.group()
+@click.group(cls=_Guarded)
 @click.version_option(package_name="gallerypipe")
 @click.option(
     "--config",
@@ -227,9 +259,9 @@ def ingest_command(**kwargs) -> None:
     except (IngestError, HeaderNotFound, FrontMatterError, StorageError) as err:
         _fail(str(err), as_json)
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        _echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
-        click.echo(summary(report))
+        _echo(summary(report))
 
 
 @main.command("header")
@@ -246,9 +278,9 @@ def header_command(sources, explain: bool, as_json: bool, **kwargs) -> None:
     except (IngestError, HeaderNotFound) as err:
         _fail(str(err), as_json)
     if as_json:
-        click.echo(json.dumps(header_json(choice), ensure_ascii=False))
+        _echo(json.dumps(header_json(choice), ensure_ascii=False))
     else:
-        click.echo(header_text(choice, explain))
+        _echo(header_text(choice, explain))
 
 
 def header_json(choice: HeaderChoice, top: int = 5) -> dict:
@@ -294,12 +326,12 @@ def cameras_command(sources, jobs: int, as_json: bool, **kwargs) -> None:
             "cameras": [c.to_json() for c in cameras],
             "problems": [{"path": p.path, "reason": p.reason} for p in problems],
         }
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        _echo(json.dumps(payload, ensure_ascii=False))
         return
     for camera in cameras:
-        click.echo(describe(camera))
+        _echo(describe(camera))
     for problem in problems:
-        click.echo(f"problem: {problem.path}: {problem.reason}")
+        _echo(f"problem: {problem.path}: {problem.reason}")
 
 
 @main.command("dedup")
@@ -324,9 +356,9 @@ def dedup_command(
     if html_path:
         write_contact_sheet(result, html_path)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        _echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        click.echo(dedup_summary(result))
+        _echo(dedup_summary(result))
 
 
 @main.command("verify")
@@ -341,7 +373,7 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
         _fail(str(err), as_json)
     problems = report.problems
     if as_json:
-        click.echo(
+        _echo(
             json.dumps(
                 {
                     "ok": not problems,
@@ -352,9 +384,9 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
         )
     else:
         for problem in problems:
-            click.echo(f"{problem.key}: {problem.reason}")
+            _echo(f"{problem.key}: {problem.reason}")
         found = _count(len(problems), "problem") if problems else "all match"
-        click.echo(f"verify: {_count(report.checked, 'object')} checked, {found}")
+        _echo(f"verify: {_count(report.checked, 'object')} checked, {found}")
     sys.exit(USER_MUST_ACT if problems else 0)
 
 
@@ -391,11 +423,11 @@ def prune_command(
     except StorageError as err:
         _fail(str(err), as_json)
     if as_json:
-        click.echo(json.dumps({**asdict(plan), "deleted": deleted, "dry_run": not yes}))
+        _echo(json.dumps({**asdict(plan), "deleted": deleted, "dry_run": not yes}))
         return
     for key in plan.delete:
-        click.echo(f"{'deleted' if yes else 'would delete'} {key}")
-    click.echo(prune_summary(plan, yes))
+        _echo(f"{'deleted' if yes else 'would delete'} {key}")
+    _echo(prune_summary(plan, yes))
 
 
 def prune_summary(plan: PrunePlan, deleted: bool) -> str:
@@ -443,8 +475,8 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 def _fail(message: str, as_json: bool, code: int = USER_MUST_ACT) -> NoReturn:
     if as_json:
-        click.echo(json.dumps({"error": message}, ensure_ascii=False))
-    click.echo(f"error: {message}", err=True)
+        _echo(json.dumps({"error": message}, ensure_ascii=False))
+    _echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -528,9 +560,9 @@ def sync_command(
     except LockHeld as err:
         _fail(str(err), as_json, EXIT_LOCKED)
     for result in report.results:
-        click.echo(event_line(result.to_json()), err=True)
+        _echo(event_line(result.to_json()), err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        _echo(json.dumps(report.to_json(), ensure_ascii=False))
     sys.exit(report.exit_code)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from . import bundle as bundle_stage
 from .analyse import Analysed
@@ -49,6 +50,7 @@ from .scan import ScanResult, scan
 from .storage import Storage, StoredObject, StoreOptions, atomic_write, open_store
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 DEFAULT_TITLE = "{event}, photo {n}"
 
 
@@ -349,7 +351,7 @@ def _render_and_upload(
     repaired = 0
     with ThreadPoolExecutor(max_workers=options.store_options.transfers) as uploads:
         futures = []
-        for n, (photo, result) in enumerate(results, 1):
+        for n, (photo, result) in enumerate(_cancelling(results, uploads), 1):
             if isinstance(result, Problem):
                 failed.append(result)
             else:
@@ -363,6 +365,16 @@ def _render_and_upload(
         for future in futures:
             future.result()  # a failed write raises here, before any manifest is written
     return done, RenderRun(len(to_render) - len(failed), failed, repaired)
+
+
+def _cancelling(results: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
+    """results, dropping the pool's queued uploads if the run stops (Ctrl-C, an error) while
+    they are consumed: only the uploads under way are waited for, not the whole queue."""
+    try:
+        yield from results
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 @dataclass(frozen=True)
