@@ -79,12 +79,32 @@ def stop_message(err: BaseException) -> str:
 
 
 def os_error_line(err: OSError) -> str:
-    """`PATH: reason` for an OSError, as a user reads it (no errno numbers, no repr)."""
+    """`PATH: reason` for an OSError, as a user reads it (no errno numbers, no repr); a
+    temporary file's folder rather than its passing name."""
     reason = err.strerror or str(err) or type(err).__name__
     if err.errno == errno.ENAMETOOLONG:
         reason = "file name too long"
-    paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
+    paths = [_shown(p) for p in (err.filename, err.filename2) if p is not None]
     return f"{' → '.join(paths)}: {reason}" if paths else reason
+
+
+def _shown(path: object) -> str:
+    text = os.fsdecode(path) if isinstance(path, bytes | str | os.PathLike) else str(path)
+    name = os.path.basename(text)
+    if name.startswith(".tmp-") and os.path.dirname(text):
+        return f"{os.path.dirname(text)} (writing {name})"
+    return text
+
+
+@contextmanager
+def naming(path: object) -> Iterator[None]:
+    """Give an OSError that names no file (a write failing with ENOSPC, say) this path."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        raise OSError(err.errno, err.strerror or str(err), os.fspath(path)) from err
 
 
 def terminal_safe(text: str) -> str:

@@ -123,6 +123,8 @@ def _timezone(offset: str | None) -> timezone | None:
     if not match:
         return None
     sign, hours, minutes = match.groups()
+    if int(hours) > 23 or int(minutes) > 59:
+        return None  # an impossible offset (+99:99): the time stays, without its zone
     delta = timedelta(hours=int(hours), minutes=int(minutes))
     return timezone(-delta if sign == "-" else delta)
 
@@ -141,7 +143,10 @@ def ordering_time(capture: datetime | None, mtime: float, zone: timezone) -> tup
     A camera that records no offset is assumed to run on the event's local clock.
     """
     if capture is None:
-        return datetime.fromtimestamp(mtime, tz=UTC), True
+        try:
+            return datetime.fromtimestamp(mtime, tz=UTC), True
+        except (OverflowError, OSError, ValueError):  # an mtime past year 9999
+            return datetime.max.replace(tzinfo=UTC), True
     if capture.tzinfo is None:
         capture = capture.replace(tzinfo=zone)
     return capture, False

@@ -7,15 +7,15 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from . import bundle as bundle_stage
 from .analyse import Analysed
-from .cache import AnalysisCache, analyse_cached, default_cache_path
-from .clock import ClockOffset, offset_for
+from .cache import analyse_cached, default_cache_path, open_cache
+from .clock import ClockOffset, offset_for, shifted
 from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
+from .failures import naming
 from .header import HeaderScore, candidates, pick_header, rank
 from .imaging import register_formats
 from .manifest import (
@@ -235,8 +235,10 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
         changed = publish_manifest(store, manifest_bytes, previous)
         fetch = functools.partial(_fetch_largest, store, Path(staging))
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
-        bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
-    atomic_write(options.bundle / MANIFEST_KEY, manifest_bytes)  # for the site build to read
+        with naming(options.bundle):
+            bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
+    with naming(options.bundle / MANIFEST_KEY):
+        atomic_write(options.bundle / MANIFEST_KEY, manifest_bytes)  # for the site build to read
     return _report(options, chosen, header, store, plan, run, previous, changed)
 
 
@@ -253,7 +255,8 @@ def analyse_all(
     Returns the photos, the problems and how many photos were decoded.
     """
     problems = list(scanned.problems)
-    cache = AnalysisCache(cache_path) if cache_path else None
+    cache = open_cache(cache_path)
+    cache_path = cache.path if cache else None  # workers read the cache only if it opened
     analysed: list[Analysed] = []
     todo = []
     for source in scanned.photos:
@@ -298,7 +301,7 @@ def to_photos(analysed: Sequence[Analysed], offsets: Sequence[ClockOffset] = ())
     for a in analysed:
         taken, from_file = ordering_time(a.meta.capture_time, a.source.mtime, zone)
         if not from_file:
-            taken += timedelta(seconds=offset_for(a.source, a.meta, offsets))
+            taken = shifted(taken, offset_for(a.source, a.meta, offsets))
         photos.append(Photo(a.source, a.meta, a.analysis, taken, from_file))
     photos.sort(key=lambda p: (p.taken, p.source.path.name.lower(), p.source.display))
     return photos
@@ -410,7 +413,8 @@ def _stage(staging: Path, result: RenderOutput) -> None:
     """Keep the largest JPEG on disk until the bundle is written (not in memory)."""
     largest = largest_jpeg(result.renditions)
     payload = result.payloads[result.renditions.index(largest)]
-    (staging / f"{largest.sha256}.jpg").write_bytes(payload)
+    with naming(staging):  # TMPDIR full
+        (staging / f"{largest.sha256}.jpg").write_bytes(payload)
 
 
 def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:
