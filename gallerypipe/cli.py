@@ -38,7 +38,7 @@ from .pipeline import (
 from .publish import PrunePlan, plan_prune, prune, verify
 from .renditions import RenderSettings, RenderSettingsError
 from .review import Review, review, write_contact_sheet
-from .storage import StorageError, StoreOptions, open_store
+from .storage import StorageError, StoreOptions, check_store_url, open_store
 from .sync import EXIT_LOCKED, LockHeld, sync
 
 USER_MUST_ACT = 1
@@ -101,6 +101,7 @@ def store_options(command):
             default="published",
             show_default=True,
             envvar="GALLERYPIPE_STORE",
+            callback=_checked_store,
             help="A local folder, or s3://bucket/prefix.",
         ),
         click.option(
@@ -126,6 +127,15 @@ def store_options(command):
         ),
     ]
     return _with_options(command, options)
+
+
+def _checked_store(ctx: click.Context, param: click.Parameter, url: str) -> str:
+    """A bucket name S3 would refuse (or `..`) is a usage error, before any work."""
+    try:
+        check_store_url(url)
+    except StorageError as err:
+        raise click.BadParameter(str(err)) from err
+    return url
 
 
 def _with_options(command, options: list):
