@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -365,8 +365,7 @@ def _render_and_upload(
                 futures += _start_uploads(uploads, store, result, writes)
                 _stage(staging, result)
             progress("render", n, len(to_render))
-        for future in futures:
-            future.result()  # a failed write raises here, before any manifest is written
+        _wait_all(uploads, futures)  # a failed write raises here, before any manifest is written
     return done, RenderRun(len(to_render) - len(failed), failed, repaired)
 
 
@@ -375,6 +374,16 @@ def _cancelling(results: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
     they are consumed: only the uploads under way are waited for, not the whole queue."""
     try:
         yield from results
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def _wait_all(pool: ThreadPoolExecutor, futures: Sequence[Future]) -> None:
+    """Every upload's result; if one fails or the run stops, the queued ones are dropped."""
+    try:
+        for future in futures:
+            future.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

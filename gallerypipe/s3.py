@@ -39,14 +39,15 @@ _DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 # (worst_case_seconds), not after botocore's 8 attempts × 60 s; and once one request has timed
 # out after all its attempts, the store's every later request fails at once (S3Storage._silent).
 CONNECT_TIMEOUT_S = 5
-READ_TIMEOUT_S = 20  # between bytes, not for a whole transfer: a slow upload is not a silent one
+READ_TIMEOUT_S = 15  # between bytes, not for a whole transfer: a slow upload is not a silent one
 MAX_ATTEMPTS = 5  # botocore's standard mode: 5xx, throttling, resets and timeouts are retried
 
 
 def worst_case_seconds() -> float:
     """The longest one boto3 request takes against a silent endpoint: each attempt waits out a
-    timeout, with standard mode's backoff (at most 2^n s, jittered, capped at 20 s) between."""
-    backoff = sum(min(2**n, 20) for n in range(MAX_ATTEMPTS - 1))
+    timeout, with standard mode's backoff between (jittered, at most 2^n s and 20 s; counted
+    here at twice that, as measured: 5 × 20 s read timeouts took 136 s in all)."""
+    backoff = sum(min(2 ** (n + 1), 20) for n in range(MAX_ATTEMPTS - 1))
     return MAX_ATTEMPTS * max(CONNECT_TIMEOUT_S, READ_TIMEOUT_S) + backoff
 
 
@@ -373,11 +374,12 @@ class _translate_errors:
             err, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError
         ):
             endpoint = self.store.options.endpoint_url or "S3"
-            self.store._silent = (
-                f"{self.store.url}: {endpoint} did not answer ({err}; tried {MAX_ATTEMPTS} times, "
+            why = (
+                f"{endpoint} did not answer ({err}; tried {MAX_ATTEMPTS} times, "
                 f"{READ_TIMEOUT_S} s each): is the endpoint up, and is it an S3 server?"
             )
-            raise StorageError(f"{self.where}: {self.store._silent}") from err
+            self.store._silent = f"{self.store.url}: {why}"
+            raise StorageError(f"{self.where}: {why}") from err
         if isinstance(err, botocore.exceptions.ClientError):
             code = _code(err)
             if code in _CONFLICT or code == "412":
