@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_PHOTOS = REPO / "sample_photos"
 # The S3 server scripts/test.sh (or ensure_s3_server) starts outlives the tests on purpose.
 SERVERS = {"radosgw", "ceph-mon", "ceph-osd"}
+# multiprocessing's own helpers, which exit with the pytest process that started them
+STDLIB_HELPERS = (b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
 SESSION_MARK = f"GALLERYPIPE_TEST_SESSION={uuid.uuid4().hex}"
 
 
@@ -54,7 +56,7 @@ def _ours(before: set[int]) -> list[str]:
             forked = (cmdline, os.readlink(f"/proc/{pid}/cwd")) == own
         except (OSError, ValueError):
             continue  # gone meanwhile, or not ours to read
-        if marked or forked:
+        if (marked or forked) and not any(h in cmdline for h in STDLIB_HELPERS):
             found.append(f"  {pid} {cmdline.replace(bytes(1), b' ').decode(errors='replace')}")
     return found
 
