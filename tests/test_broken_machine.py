@@ -111,6 +111,14 @@ def test_a_full_disk_under_the_bundle_is_one_line(phone, tmp_path, small_disk) -
     assert not no_temporary_files(small_disk)
 
 
+def test_a_full_disk_under_a_local_store_is_one_line(phone, tmp_path, small_disk) -> None:
+    store = small_disk / "store"
+    result = gallerypipe(*ingest_args(phone, tmp_path / "bundle", store))
+    assert_one_line_error(result, str(store), "No space left on device")
+    assert not no_temporary_files(small_disk)
+    assert not (small_disk / "store/manifest.json").exists(), "no manifest for a partial publish"
+
+
 def test_a_full_tmpdir_is_one_line(phone, tmp_path, small_disk) -> None:
     result = gallerypipe(
         *ingest_args(phone, tmp_path / "b", tmp_path / "s"), env={"TMPDIR": str(small_disk)}
