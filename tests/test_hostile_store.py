@@ -126,3 +126,29 @@ def test_a_manifest_over_the_size_bound_is_not_read(published, tmp_path, monkeyp
 )  # fmt: skip
 def test_blurhash_alphabet_and_length(text, ok) -> None:
     assert is_blurhash(text) is ok
+
+
+def test_the_example_site_paints_only_a_hex_colour(cards: Path, tmp_path: Path) -> None:
+    """A bundle's manifest is data from a store: a CSS payload in a placeholder colour must not
+    reach the page's style attribute (Debian's Hugo; the site tests cover the rest)."""
+    import shutil
+
+    from site_helpers import EXAMPLE_SITE, Unavailable, build_site, debian_hugo
+
+    try:
+        hugo = debian_hugo()
+    except Unavailable as why:
+        pytest.skip(f"Debian's Hugo: {why}")
+    site = tmp_path / "site"
+    shutil.copytree(EXAMPLE_SITE, site)
+    bundle = site / "content/stories/hostile"
+    ingest(options(cards / "phone", bundle, tmp_path / "store"))
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["photos"][0]["placeholder"]["color"] = EVIL_COLOR
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    page = build_site(hugo, site, tmp_path / "public").page("stories/hostile")
+    styles = re.findall(r'style="([^"]*)"', page)
+    assert "evil.example" not in page
+    assert all(re.fullmatch(r"background-color:#[0-9a-fA-F]{6}", s) for s in styles), styles
+    sound = {photo["placeholder"]["color"] for photo in manifest["photos"][1:]}
+    assert sound <= {style.partition(":")[2] for style in styles}, "sound colours still painted"
