@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, replace
 
 import imagehash
@@ -74,12 +75,17 @@ def analyse_read(source: SourceFile, data: bytes, sha256: str) -> Analysed | Pro
     """Analyse bytes already read and hashed, with the photo's sidecars."""
     sidecars, unreadable = read_sidecars(source)
     try:
-        analysed = analyse_bytes(source, data, sidecars, sha256)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            analysed = analyse_bytes(source, data, sidecars, sha256)
     except BadImage as err:
         return Problem(source.display, str(err))
     meta = analysed.meta
-    if unreadable:
-        meta = replace(meta, problems=meta.problems + unreadable)
+    # Pillow's warnings (corrupt EXIF, a malformed MPO) become this file's problems: on stderr
+    # they would name no file.
+    said = tuple(dict.fromkeys(str(w.message) for w in caught))
+    if unreadable or said:
+        meta = replace(meta, problems=meta.problems + said + unreadable)
     return replace(analysed, meta=meta, sidecar_digest=sidecar_digest(sidecars))
 
 

@@ -204,18 +204,23 @@ def _place_files(
     """Stage every missing file under a temporary name first, so a renumbering never loses one."""
     existing = {sha: path for path, sha in current.items()}
     staged: list[tuple[Path, Path]] = []
-    for target, item in targets.items():
-        sha = item.largest.sha256
-        if current.get(target) == sha:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".tmp-{target.name}")
-        if sha in existing:
+    try:
+        for target, item in targets.items():
+            sha = item.largest.sha256
+            if current.get(target) == sha:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".tmp-{target.name}")
+            if sha in existing:
+                tmp.unlink(missing_ok=True)
+                os.link(existing[sha], tmp)
+            else:
+                atomic_write(tmp, fetch(item))
+            staged.append((tmp, target))
+    except BaseException:  # a full disk, Ctrl-C: leave no staged file behind
+        for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-            os.link(existing[sha], tmp)
-        else:
-            atomic_write(tmp, fetch(item))
-        staged.append((tmp, target))
+        raise
     for tmp, target in staged:
         os.replace(tmp, target)
     return len(staged)

@@ -25,18 +25,46 @@ from .analyse import (
     read_sidecars,
     sidecar_digest,
 )
+from .failures import warn
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 
-ANALYSIS_VERSION = 5  # bump when analyse_bytes computes anything differently
+ANALYSIS_VERSION = 6  # bump when analyse_bytes computes anything differently
+_SQLITE_INT = (-(2**63), 2**63 - 1)  # what an SQLite INTEGER holds
 
 
 def default_cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError:  # no HOME and no passwd entry: open_cache then says so
+            base = Path("~/.cache")
     return Path(base) / "gallerypipe" / "analysis.sqlite"
 
 
+def open_cache(path: Path | None) -> AnalysisCache | None:
+    """The cache at path, or None (with one warning) when it cannot be opened: the cache only
+    saves time, so a missing home, a read-only or full disk or a damaged file never stops a run."""
+    if path is None:
+        return None
+    try:
+        return AnalysisCache(path)
+    except (OSError, sqlite3.Error) as err:
+        warn(f"analysis cache {path}: {_reason(err)}; analysing every photo without it")
+        return None
+
+
+def _reason(err: BaseException) -> str:
+    return (err.strerror if isinstance(err, OSError) else None) or str(err)
+
+
 class AnalysisCache:
+    """Opened in the parent; any later failure (a full disk) turns it off for the rest of the
+    run, with one warning, instead of failing the run."""
+
     def __init__(self, path: Path) -> None:
+        self.path = path
+        self.broken = False
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -53,33 +81,54 @@ class AnalysisCache:
 
     def lookup(self, source: SourceFile) -> Analysed | None:
         """By path, size and mtime (and what the sidecars say): no read of the photo at all."""
+        if self.broken:
+            return None
         sidecars = sidecar_digest(read_sidecars(source)[0])
-        row = self.db.execute(
-            "SELECT result FROM by_path WHERE path=? AND size=? AND mtime_ns=? AND sidecars=?"
-            " AND version=?",
-            (*_identity(source), sidecars, ANALYSIS_VERSION),
-        ).fetchone()
+        try:
+            row = self.db.execute(
+                "SELECT result FROM by_path WHERE path=? AND size=? AND mtime_ns=? AND sidecars=?"
+                " AND version=?",
+                (*_identity(source), sidecars, ANALYSIS_VERSION),
+            ).fetchone()
+        except (OSError, sqlite3.Error) as err:
+            return self._failed(err)
         return _decode(source, row[0], sidecars) if row else None
 
     def store(self, analysed: Analysed) -> None:
+        if self.broken:
+            return
         result = _encode(analysed)
         sidecars = analysed.sidecar_digest
-        self.db.execute(
-            "INSERT OR REPLACE INTO by_path VALUES (?, ?, ?, ?, ?, ?)",
-            (*_identity(analysed.source), sidecars, ANALYSIS_VERSION, result),
-        )
-        self.db.execute(
-            "INSERT OR REPLACE INTO by_content VALUES (?, ?, ?, ?)",
-            (analysed.analysis.sha256, sidecars, ANALYSIS_VERSION, result),
-        )
+        try:
+            self.db.execute(
+                "INSERT OR REPLACE INTO by_path VALUES (?, ?, ?, ?, ?, ?)",
+                (*_identity(analysed.source), sidecars, ANALYSIS_VERSION, result),
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO by_content VALUES (?, ?, ?, ?)",
+                (analysed.analysis.sha256, sidecars, ANALYSIS_VERSION, result),
+            )
+        except (OSError, sqlite3.Error) as err:
+            self._failed(err)
 
     def close(self) -> None:
-        self.db.commit()
-        self.db.close()
+        try:
+            if not self.broken:
+                self.db.commit()
+        except (OSError, sqlite3.Error) as err:
+            self._failed(err)
+        finally:
+            self.db.close()
+
+    def _failed(self, err: BaseException) -> None:
+        self.broken = True
+        warn(f"analysis cache {self.path}: {_reason(err)}; going on without it")
 
 
 def _identity(source: SourceFile) -> tuple[str, int, int]:
-    return str(source.path.resolve()), source.size, int(source.mtime * 1e9)
+    """An mtime beyond what SQLite holds (after 2262) is clamped, not refused."""
+    low, high = _SQLITE_INT
+    return str(source.path.resolve()), source.size, min(max(int(source.mtime * 1e9), low), high)
 
 
 def analyse_cached(source: SourceFile, cache_path: Path | None = None) -> Analysed | Problem:
@@ -98,14 +147,17 @@ def _by_content(cache_path: Path, sha256: str, source: SourceFile) -> Analysed |
     if unreadable or not cache_path.exists():
         return None  # analyse, so the problem is reported as it would be the first time
     digest = sidecar_digest(sidecars)
-    row = (
-        _reader(str(cache_path))
-        .execute(
-            "SELECT result FROM by_content WHERE sha256=? AND sidecars=? AND version=?",
-            (sha256, digest, ANALYSIS_VERSION),
+    try:
+        row = (
+            _reader(str(cache_path))
+            .execute(
+                "SELECT result FROM by_content WHERE sha256=? AND sidecars=? AND version=?",
+                (sha256, digest, ANALYSIS_VERSION),
+            )
+            .fetchone()
         )
-        .fetchone()
-    )
+    except sqlite3.Error:
+        return None  # the parent warns about a cache that fails; here, just analyse
     return _decode(source, row[0], digest) if row else None
 
 

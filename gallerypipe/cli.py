@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from dataclasses import asdict
@@ -19,6 +20,14 @@ from .config import (
     config_option,
     setting_option,
     settings_in_force,
+)
+from .failures import (
+    Terminated,
+    exit_code,
+    os_error_line,
+    stop_message,
+    stop_on_signals,
+    terminal_safe,
 )
 from .header import FACTORS, HeaderNotFound, why_first
 from .pipeline import (
@@ -54,6 +63,29 @@ class Progress:
         sys.stderr.flush()
 
 
+def _echo(message: str = "", err: bool = False) -> None:
+    """click.echo with control characters escaped: names and titles come from the cards."""
+    click.echo(terminal_safe(message), err=err)
+
+
+class _Guarded(click.Group):
+    """Every command ends in one line, never a traceback: Ctrl-C exits 130, SIGTERM 143, and an
+    OSError (permissions, disk full, read-only, name too long) 1, naming the path."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            with stop_on_signals():
+                return super().invoke(ctx)
+        except (KeyboardInterrupt, Terminated) as err:
+            _echo(f"error: {stop_message(err)}", err=True)
+            sys.exit(exit_code(err))
+        except OSError as err:
+            if err.errno == errno.EPIPE:
+                raise  # click's own handling: stdout went away
+            _echo(f"error: {os_error_line(err)}", err=True)
+            sys.exit(USER_MUST_ACT)
+
+
 # Options more than one command takes alike; each setting's help, default, variable and parser
 # are in settings.py.
 _THRESHOLD = setting_option("threshold")
@@ -63,6 +95,7 @@ _JOBS = setting_option("jobs")
 def store_options(command):
     """--store and how to reach it; each also from GALLERYPIPE_* variables and the config file."""
     return _with_options(command, [setting_option(s.key) for s in settings.STORE])
+
 
 
 def _with_options(command, options: list):
@@ -102,7 +135,7 @@ def _store_options(kwargs: dict) -> StoreOptions:
     return settings.store_options({s.key: kwargs.pop(s.key) for s in settings.STORE[1:]})
 
 
-@click.group(params=[config_option(group=True)])
+@click.group(cls=_Guarded, params=[config_option(group=True)])
 @click.version_option(package_name="gallerypipe")
 def main() -> None:
     """Turn the camera cards of an event into a published photo gallery."""
@@ -142,9 +175,9 @@ def ingest_command(**kwargs) -> None:
     except (IngestError, HeaderNotFound, FrontMatterError, StorageError) as err:
         _fail(str(err), as_json)
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        _echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
-        click.echo(summary(report))
+        _echo(summary(report))
 
 
 @main.command("header")
@@ -162,9 +195,9 @@ def header_command(sources, explain: bool, as_json: bool, **kwargs) -> None:
     except (IngestError, HeaderNotFound) as err:
         _fail(str(err), as_json)
     if as_json:
-        click.echo(json.dumps(header_json(choice), ensure_ascii=False))
+        _echo(json.dumps(header_json(choice), ensure_ascii=False))
     else:
-        click.echo(header_text(choice, explain))
+        _echo(header_text(choice, explain))
 
 
 def header_json(choice: HeaderChoice, top: int = 5) -> dict:
@@ -210,12 +243,12 @@ def cameras_command(sources, jobs: int, as_json: bool, **kwargs) -> None:
             "cameras": [c.to_json() for c in cameras],
             "problems": [{"path": p.path, "reason": p.reason} for p in problems],
         }
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        _echo(json.dumps(payload, ensure_ascii=False))
         return
     for camera in cameras:
-        click.echo(describe(camera))
+        _echo(describe(camera))
     for problem in problems:
-        click.echo(f"problem: {problem.path}: {problem.reason}")
+        _echo(f"problem: {problem.path}: {problem.reason}")
 
 
 @main.command("dedup")
@@ -240,9 +273,9 @@ def dedup_command(
     if html_path:
         write_contact_sheet(result, html_path)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        _echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        click.echo(dedup_summary(result))
+        _echo(dedup_summary(result))
 
 
 @main.command("verify")
@@ -257,7 +290,7 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
         _fail(str(err), as_json)
     problems = report.problems
     if as_json:
-        click.echo(
+        _echo(
             json.dumps(
                 {
                     "ok": not problems,
@@ -268,9 +301,9 @@ def verify_command(store: str, as_json: bool, **kwargs) -> None:
         )
     else:
         for problem in problems:
-            click.echo(f"{problem.key}: {problem.reason}")
+            _echo(f"{problem.key}: {problem.reason}")
         found = _count(len(problems), "problem") if problems else "all match"
-        click.echo(f"verify: {_count(report.checked, 'object')} checked, {found}")
+        _echo(f"verify: {_count(report.checked, 'object')} checked, {found}")
     sys.exit(USER_MUST_ACT if problems else 0)
 
 
@@ -307,11 +340,11 @@ def prune_command(
     except StorageError as err:
         _fail(str(err), as_json)
     if as_json:
-        click.echo(json.dumps({**asdict(plan), "deleted": deleted, "dry_run": not yes}))
+        _echo(json.dumps({**asdict(plan), "deleted": deleted, "dry_run": not yes}))
         return
     for key in plan.delete:
-        click.echo(f"{'deleted' if yes else 'would delete'} {key}")
-    click.echo(prune_summary(plan, yes))
+        _echo(f"{'deleted' if yes else 'would delete'} {key}")
+    _echo(prune_summary(plan, yes))
 
 
 def prune_summary(plan: PrunePlan, deleted: bool) -> str:
@@ -331,8 +364,8 @@ def _count(n: int, noun: str) -> str:
 
 def _fail(message: str, as_json: bool, code: int = USER_MUST_ACT) -> NoReturn:
     if as_json:
-        click.echo(json.dumps({"error": message}, ensure_ascii=False))
-    click.echo(f"error: {message}", err=True)
+        _echo(json.dumps({"error": message}, ensure_ascii=False))
+    _echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -417,9 +450,9 @@ def sync_command(
     except LockHeld as err:
         _fail(str(err), as_json, EXIT_LOCKED)
     for result in report.results:
-        click.echo(event_line(result.to_json()), err=True)
+        _echo(event_line(result.to_json()), err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        _echo(json.dumps(report.to_json(), ensure_ascii=False))
     sys.exit(report.exit_code)
 
 

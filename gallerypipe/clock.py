@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .model import Metadata, SourceFile
@@ -62,3 +63,13 @@ def parse_offsets(specs: Iterable[str | ClockOffset]) -> tuple[ClockOffset, ...]
 def offset_for(source: SourceFile, meta: Metadata, offsets: Sequence[ClockOffset]) -> float:
     """Seconds to add to this photo's capture time: the first offset that matches it, else 0."""
     return next((o.seconds for o in offsets if o.matches(source, meta)), 0.0)
+
+
+def shifted(taken: datetime, seconds: float) -> datetime:
+    """taken plus seconds, held at the calendar's ends (year 1 and 9999) rather than overflowing:
+    a camera clock set to 9999 plus an offset still orders its photos, last."""
+    try:
+        return taken + timedelta(seconds=seconds)
+    except OverflowError:
+        end = datetime.max if seconds > 0 else datetime.min
+        return end.replace(tzinfo=taken.tzinfo)

@@ -4,14 +4,136 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 
 from . import __version__
 from .model import DuplicateGroup, GalleryItem, Photo, Placeholder, Problem, Rendition
+from .placeholders import BASE83
+from .storage import StorageError, safe_key
 
 SCHEMA = 1
 MANIFEST_KEY = "manifest.json"
+# A manifest names about 1.5 KB per photo: 64 MiB is over 40,000 photos. Anything bigger is not
+# one of ours, and is not read into memory (nor handed to the JSON parser) at all.
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+_HEX = re.compile(r"[0-9a-f]+")
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+_RENDITION_FIELDS = {"key", "width", "height", "bytes", "content_type", "sha256"}
+_PLACEHOLDER_FIELDS = {"blurhash", "color", "width", "height"}
+
+
+class BadManifest(ValueError):
+    """Bytes from a store that are not a gallerypipe manifest; the message says why."""
+
+
+def parse_manifest(raw: bytes) -> dict:
+    """A manifest from the store's bytes, checked against the schema before anything trusts it:
+    bounded in size and depth, every field the next run reuses of the right type and form."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise BadManifest(f"{len(raw)} bytes, over the {MAX_MANIFEST_BYTES} a manifest may have")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise BadManifest("nested too deeply") from None
+    except ValueError as err:  # UnicodeDecodeError included
+        raise BadManifest(f"not valid JSON: {err}") from None
+    if problem := manifest_problem(data):
+        raise BadManifest(problem)
+    return data
+
+
+def manifest_problem(data: object) -> str | None:
+    """Why data is not a manifest of this schema, or None."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if data.get("schema") != SCHEMA:
+        return f"schema {data.get('schema')!r}, expected {SCHEMA}"
+    photos = data.get("photos")
+    if not isinstance(photos, list):
+        return "no list of photos"
+    for n, photo in enumerate(photos, 1):
+        if problem := _photo_problem(photo):
+            return f"photo {n}: {problem}"
+    return None
+
+
+def _photo_problem(photo: object) -> str | None:
+    if not isinstance(photo, dict):
+        return "not an object"
+    if not _is_hex(photo.get("id"), 16):
+        return "id is not 16 hex digits"
+    for name in ("title", "source", "capture_time"):
+        if name in photo and not isinstance(photo[name], str):
+            return f"{name} is not a string"
+    renditions = photo.get("renditions")
+    if not isinstance(renditions, list) or not renditions:
+        return "no list of renditions"
+    for rendition in renditions:
+        if problem := rendition_problem(rendition):
+            return problem
+    if "placeholder" in photo and (problem := placeholder_problem(photo["placeholder"])):
+        return f"placeholder: {problem}"
+    return None
+
+
+def rendition_problem(r: object) -> str | None:
+    """A rendition must be what this version would write: a key under renditions/ by the rules
+    every new key follows, positive integer sizes, a content type and a sha256."""
+    if not isinstance(r, dict) or set(r) != _RENDITION_FIELDS:
+        return f"a rendition without exactly the fields {', '.join(sorted(_RENDITION_FIELDS))}"
+    if not is_rendition_key(r["key"]):
+        return f"rendition key {r['key']!r} is not one gallerypipe writes"
+    if not all(_positive(r[name]) for name in ("width", "height", "bytes")):
+        return f"{r['key']}: width, height and bytes must be positive integers"
+    if not isinstance(r["content_type"], str) or not r["content_type"].startswith("image/"):
+        return f"{r['key']}: content_type is not an image type"
+    if not _is_hex(r["sha256"], 64):
+        return f"{r['key']}: sha256 is not 64 hex digits"
+    return None
+
+
+def is_rendition_key(key: object) -> bool:
+    """renditions/NAME, NAME without a slash, as safe as any key gallerypipe writes."""
+    if not isinstance(key, str) or len(key) > 512:
+        return False
+    try:
+        safe_key(key)
+    except StorageError:
+        return False
+    folder, _, name = key.partition("/")
+    return folder == "renditions" and bool(name) and "/" not in name and name.isprintable()
+
+
+def placeholder_problem(p: object) -> str | None:
+    """#rrggbb, a well-formed blurhash, positive integer sizes: what a page may paint as is."""
+    if not isinstance(p, dict) or set(p) != _PLACEHOLDER_FIELDS:
+        return f"not exactly the fields {', '.join(sorted(_PLACEHOLDER_FIELDS))}"
+    if not isinstance(p["color"], str) or not _COLOR.fullmatch(p["color"]):
+        return "color is not #rrggbb"
+    if not is_blurhash(p["blurhash"]):
+        return "blurhash is not well formed"
+    if not (_positive(p["width"]) and _positive(p["height"])):
+        return "width and height must be positive integers"
+    return None
+
+
+def is_blurhash(text: object) -> bool:
+    """The blurhash alphabet, and the length its first character (the component counts) says."""
+    if not isinstance(text, str) or len(text) < 6 or any(c not in BASE83 for c in text):
+        return False
+    flag = BASE83.index(text[0])
+    x, y = flag % 9 + 1, flag // 9 + 1
+    return len(text) == 4 + 2 * x * y
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**53
+
+
+def _is_hex(value: object, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and bool(_HEX.fullmatch(value))
 
 
 def build_manifest(

@@ -340,7 +340,10 @@ def ordering_time(capture: datetime | None, mtime: float, zone: timezone) -> tup
     A camera that records no offset is assumed to run on the event's local clock.
     """
     if capture is None:
-        return datetime.fromtimestamp(mtime, tz=UTC), True
+        try:
+            return datetime.fromtimestamp(mtime, tz=UTC), True
+        except (OverflowError, OSError, ValueError):  # an mtime past year 9999
+            return datetime.max.replace(tzinfo=UTC), True
     if capture.tzinfo is None:
         capture = capture.replace(tzinfo=zone)
     return capture, False

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from . import bundle as bundle_stage
 from .analyse import Analysed
-from .cache import AnalysisCache, analyse_cached, default_cache_path
-from .clock import ClockOffset, offset_for
+from .cache import analyse_cached, default_cache_path, open_cache
+from .clock import ClockOffset, offset_for, shifted
 from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
+from .failures import naming
 from .header import HeaderScore, candidates, pick_header, rank
 from .imaging import register_formats
 from .manifest import (
@@ -49,6 +50,7 @@ from .scan import ScanResult, scan
 from .storage import Storage, StoredObject, StoreOptions, atomic_write, open_store
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 DEFAULT_TITLE = "{event}, photo {n}"
 
 
@@ -237,8 +239,10 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
         changed = publish_manifest(store, manifest_bytes, previous)
         fetch = functools.partial(_fetch_largest, store, Path(staging))
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
-        bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
-    atomic_write(options.bundle / MANIFEST_KEY, manifest_bytes)  # for the site build to read
+        with naming(options.bundle):
+            bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
+    with naming(options.bundle / MANIFEST_KEY):
+        atomic_write(options.bundle / MANIFEST_KEY, manifest_bytes)  # for the site build to read
     return _report(options, chosen, header, store, plan, run, previous, changed)
 
 
@@ -255,7 +259,8 @@ def analyse_all(
     Returns the photos, the problems and how many photos were decoded.
     """
     problems = list(scanned.problems)
-    cache = AnalysisCache(cache_path) if cache_path else None
+    cache = open_cache(cache_path)
+    cache_path = cache.path if cache else None  # workers read the cache only if it opened
     analysed: list[Analysed] = []
     todo = []
     for source in scanned.photos:
@@ -312,7 +317,7 @@ def to_photos(analysed: Sequence[Analysed], offsets: Sequence[ClockOffset] = ())
     for a in analysed:
         taken, from_file = ordering_time(a.meta.capture_time, a.source.mtime, zone)
         if not from_file:
-            taken += timedelta(seconds=offset_for(a.source, a.meta, offsets))
+            taken = shifted(taken, offset_for(a.source, a.meta, offsets))
         photos.append(Photo(a.source, a.meta, a.analysis, taken, from_file))
     photos.sort(key=lambda p: (p.taken, p.source.path.name.lower(), p.source.display))
     return photos
@@ -365,7 +370,7 @@ def _render_and_upload(
     repaired = 0
     with ThreadPoolExecutor(max_workers=options.store_options.transfers) as uploads:
         futures = []
-        for n, (photo, result) in enumerate(results, 1):
+        for n, (photo, result) in enumerate(_cancelling(results, uploads), 1):
             if isinstance(result, Problem):
                 failed.append(result)
             else:
@@ -376,9 +381,28 @@ def _render_and_upload(
                 futures += _start_uploads(uploads, store, result, writes)
                 _stage(staging, result)
             progress("render", n, len(to_render))
-        for future in futures:
-            future.result()  # a failed write raises here, before any manifest is written
+        _wait_all(uploads, futures)  # a failed write raises here, before any manifest is written
     return done, RenderRun(len(to_render) - len(failed), failed, repaired)
+
+
+def _cancelling(results: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
+    """results, dropping the pool's queued uploads if the run stops (Ctrl-C, an error) while
+    they are consumed: only the uploads under way are waited for, not the whole queue."""
+    try:
+        yield from results
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def _wait_all(pool: ThreadPoolExecutor, futures: Sequence[Future]) -> None:
+    """Every upload's result; if one fails or the run stops, the queued ones are dropped."""
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 @dataclass(frozen=True)
@@ -414,7 +438,8 @@ def _stage(staging: Path, result: RenderOutput) -> None:
     """Keep the largest JPEG on disk until the bundle is written (not in memory)."""
     largest = largest_jpeg(result.renditions)
     payload = result.payloads[result.renditions.index(largest)]
-    (staging / f"{largest.sha256}.jpg").write_bytes(payload)
+    with naming(staging):  # TMPDIR full
+        (staging / f"{largest.sha256}.jpg").write_bytes(payload)
 
 
 def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:

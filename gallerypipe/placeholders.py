@@ -11,7 +11,7 @@ from PIL import Image
 
 from .model import Placeholder
 
-_BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 
 
 def placeholder(img: Image.Image, width: int, height: int) -> Placeholder:
@@ -69,4 +69,4 @@ def _to_srgb_byte(linear: float) -> int:
 
 
 def _base83(value: int, length: int) -> str:
-    return "".join(_BASE83[(value // 83 ** (length - i)) % 83] for i in range(1, length + 1))
+    return "".join(BASE83[(value // 83 ** (length - i)) % 83] for i in range(1, length + 1))

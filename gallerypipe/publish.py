@@ -10,7 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .manifest import MANIFEST_KEY, referenced_keys
+from .failures import warn
+from .manifest import (
+    MANIFEST_KEY,
+    MAX_MANIFEST_BYTES,
+    BadManifest,
+    is_rendition_key,
+    parse_manifest,
+    referenced_keys,
+)
 from .storage import IMMUTABLE, SHORT_LIVED, PreconditionFailed, Storage, StorageError, StoredObject
 
 # An unreferenced object younger than this is reused as it is: prune spares objects younger than
@@ -26,10 +34,11 @@ class PublishPlan:
 
 @dataclass(frozen=True)
 class PreviousManifest:
-    raw: bytes | None
-    data: dict | None
+    raw: bytes | None  # None when there is none, or one too large to read
+    data: dict | None  # None unless it passed the schema: nothing else is trusted
     etag: str | None
     modified: float | None = None  # when it was written, for its archive's name
+    problem: str | None = None  # why a manifest that is there counts as none
 
 
 def plan_publish(
@@ -64,26 +73,41 @@ def plan_publish(
     )
 
 
-def read_previous(store: Storage, existing: Mapping[str, StoredObject]) -> PreviousManifest:
-    """The manifest now in the store, or nothing; an unreadable one counts as none."""
+def read_previous(
+    store: Storage, existing: Mapping[str, StoredObject], announce: bool = True
+) -> PreviousManifest:
+    """The manifest now in the store, or nothing. One that is too large, does not parse or does
+    not match the schema counts as none (announce: with a warning naming it): it is replaced,
+    conditionally on its ETag, and kept as an archive when it could be read."""
     if MANIFEST_KEY not in existing:
         return PreviousManifest(None, None, None)
-    raw = store.get(MANIFEST_KEY)
     listed = existing[MANIFEST_KEY]
     etag = listed.etag or store.etag(MANIFEST_KEY)
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    return PreviousManifest(raw, data if isinstance(data, dict) else None, etag, listed.modified)
+    raw, data, problem = None, None, None
+    if listed.size > MAX_MANIFEST_BYTES:
+        problem = f"{listed.size} bytes, over the {MAX_MANIFEST_BYTES} a manifest may have"
+    else:
+        raw = store.get(MANIFEST_KEY)
+        try:
+            data = parse_manifest(raw)
+        except BadManifest as err:
+            problem = str(err)
+    previous = PreviousManifest(raw, data, etag, listed.modified, problem)
+    if problem and announce:
+        kept = f"; it is kept as {archive_key(previous)}" if raw is not None else ""
+        warn(
+            f"{store.url}/{MANIFEST_KEY} is not a gallerypipe manifest ({problem}): treated as "
+            f"absent, nothing in it is reused, and this run replaces it{kept}"
+        )
+    return previous
 
 
 def archive_key(previous: PreviousManifest) -> str:
     """Where the manifest being replaced is kept: named for when it was written and its ETag, so
     two publishers replacing the same manifest write the same archive, not two. One that is not
-    a manifest we can read is kept without the .json that would make prune read it."""
+    a manifest prune can read is kept without the .json that would make prune read it."""
     stamp = datetime.fromtimestamp(previous.modified or 0, UTC).strftime("%Y%m%dT%H%M%SZ")
-    readable = previous.data is not None and _shape_problem(previous.data) is None
+    readable = previous.raw is not None and _readable(previous.raw)[1] is None
     suffix = "json" if readable else "unreadable"
     return f"manifests/{stamp}-{(previous.etag or 'none')[:12]}.{suffix}"
 
@@ -147,15 +171,17 @@ class VerifyReport:
 def verify(store: Storage, transfers: int = 8) -> VerifyReport:
     """Check every key the manifest names: present, with the size and sha256 it claims."""
     existing = store.list()
-    previous = read_previous(store, existing)
-    if previous.data is None:
-        reason = "missing" if previous.raw is None else "not valid JSON"
+    if MANIFEST_KEY not in existing:
+        return VerifyReport(0, (VerifyProblem(MANIFEST_KEY, "missing"),))
+    if existing[MANIFEST_KEY].size > MAX_MANIFEST_BYTES:
+        data, problem = None, f"over {MAX_MANIFEST_BYTES} bytes"  # not even read
+    else:
+        data, problem = _readable(store.get(MANIFEST_KEY))
+    if problem:
+        json_ok = not problem.startswith("not valid JSON")
+        reason = f"not a gallerypipe manifest: {problem}" if json_ok else problem
         return VerifyReport(0, (VerifyProblem(MANIFEST_KEY, reason),))
-    if problem := _shape_problem(previous.data):
-        return VerifyReport(
-            0, (VerifyProblem(MANIFEST_KEY, f"not a gallerypipe manifest: {problem}"),)
-        )
-    claims = {r["key"]: r for p in previous.data["photos"] for r in p["renditions"]}
+    claims = {r["key"]: r for p in data["photos"] for r in p["renditions"]}
     problems = [VerifyProblem(k, "missing from the store") for k in claims if k not in existing]
     present = [k for k in claims if k in existing]
 
@@ -256,13 +282,26 @@ def _one_level_down(key: str) -> bool:
 
 def _manifest_references(store: Storage, key: str) -> set[str]:
     """The keys one manifest names; a manifest that cannot be understood refuses the prune."""
-    try:
-        data = json.loads(store.get(key))
-    except ValueError as err:
-        raise StorageError(_unreadable(store.url, key, f"not valid JSON: {err}")) from err
-    if problem := _shape_problem(data):
+    data, problem = _readable(store.get(key))
+    if problem:
         raise StorageError(_unreadable(store.url, key, problem))
     return referenced_keys(data)
+
+
+def _readable(raw: bytes) -> tuple[dict | None, str | None]:
+    """What prune and verify need of a manifest, checked: (data, None), or why not (data is
+    None when it does not even parse). Looser than the schema ingest asks of a manifest it
+    reuses: prune and verify only read keys, sizes and digests, and must not refuse an older
+    manifest for a field they never look at."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        return None, f"over {MAX_MANIFEST_BYTES} bytes"
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError as err:
+        return None, f"not valid JSON: {err}"
+    return data, _shape_problem(data)
 
 
 def _shape_problem(data: object) -> str | None:
@@ -276,6 +315,8 @@ def _shape_problem(data: object) -> str | None:
     keys = [r.get("key") if isinstance(r, dict) else None for group in renditions for r in group]
     if not all(isinstance(k, str) for k in keys):
         return "a rendition without a key"
+    if bad := next((k for k in keys if not is_rendition_key(k)), None):
+        return f"a rendition key gallerypipe does not write: {bad!r}"
     return None
 
 

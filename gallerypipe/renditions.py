@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -153,7 +154,9 @@ def render_photo(photo: Photo, settings: RenderSettings) -> RenderOutput | Probl
     try:
         data = photo.source.path.read_bytes()
         largest = oriented_size((planned[0].width, planned[0].height), orientation)
-        pixels, icc, exif = _decode_for(data, largest)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's: analysis reported them, naming the file
+            pixels, icc, exif = _decode_for(data, largest)
     except (OSError, BadImage) as err:
         return Problem(photo.source.display, str(err))
     try:

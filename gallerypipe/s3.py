@@ -20,7 +20,14 @@ from awscrt.exceptions import AwsCrtError
 from botocore.config import Config
 
 from . import __version__, s3crt
-from .stores import PreconditionFailed, StorageError, StoredObject, StoreOptions, safe_key
+from .stores import (
+    PreconditionFailed,
+    StorageError,
+    StoredObject,
+    StoreOptions,
+    safe_key,
+    split_s3_url,
+)
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024
@@ -28,23 +35,25 @@ OBJECT_ATTEMPTS = 3  # whole-object retries on top of botocore's per-request ret
 _REFUSED = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken"}
 _CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict"}
 _DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
+# A server that accepts connections and never answers fails a run within about two minutes
+# (worst_case_seconds), not after botocore's 8 attempts × 60 s; and once one request has timed
+# out after all its attempts, the store's every later request fails at once (S3Storage._silent).
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 15  # between bytes, not for a whole transfer: a slow upload is not a silent one
+MAX_ATTEMPTS = 5  # botocore's standard mode: 5xx, throttling, resets and timeouts are retried
+
+
+def worst_case_seconds() -> float:
+    """The longest one boto3 request takes against a silent endpoint: each attempt waits out a
+    timeout, with standard mode's backoff between (jittered, at most 2^n s and 20 s; counted
+    here at twice that, as measured: 5 × 20 s read timeouts took 136 s in all)."""
+    backoff = sum(min(2 ** (n + 1), 20) for n in range(MAX_ATTEMPTS - 1))
+    return MAX_ATTEMPTS * max(CONNECT_TIMEOUT_S, READ_TIMEOUT_S) + backoff
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    """`s3://bucket/some/prefix` → ("bucket", "some/prefix"); refuses a prefix like `a/../b`."""
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise StorageError(f"{url}: no bucket in the store URL (expected s3://bucket/prefix)")
-    prefix = prefix.removesuffix("/")
-    if prefix:
-        try:
-            safe_key(prefix)
-        except StorageError as err:
-            raise StorageError(
-                f"{url}: refused prefix {prefix!r}: use plain segments such as events/spark "
-                "(no '.', '..' or empty segment, backslash or NUL)"
-            ) from err
-    return bucket, prefix
+    """`s3://bucket/some/prefix` → ("bucket", "some/prefix"), checked (see split_s3_url)."""
+    return split_s3_url(url)
 
 
 def make_session(options: StoreOptions) -> botocore.session.Session:
@@ -67,13 +76,13 @@ def make_client(options: StoreOptions, core: botocore.session.Session):
     """
     checksums = "when_required" if options.endpoint_url else "when_supported"
     config = Config(
-        retries={"mode": "standard", "max_attempts": 8},
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
         max_pool_connections=max(10, options.transfers + 2),
         s3={"addressing_style": "path" if options.path_style else "auto"},
         request_checksum_calculation=checksums,
         response_checksum_validation=checksums,
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
         # A fixed string: botocore otherwise rebuilds its telemetry User-Agent twice per request.
         user_agent=f"gallerypipe/{__version__} botocore/{botocore.__version__}",
     )
@@ -148,6 +157,7 @@ class S3Storage:
 
     def __init__(self, url: str, options: StoreOptions | None = None) -> None:
         self.options = options or StoreOptions()
+        self._silent: str | None = None  # set when the endpoint stopped answering
         self.bucket, self.prefix = parse_s3_url(url)
         self.url = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         try:
@@ -343,21 +353,37 @@ class S3Storage:
         return self.client.head_object(Bucket=self.bucket, Key=key)
 
     def _errors(self, key: str):
-        return _translate_errors(self.url, key)
+        return _translate_errors(self, key)
 
 
 class _translate_errors:
-    """Turn botocore's exceptions into StorageError with a message fit for a user (no secrets)."""
+    """Turn botocore's exceptions into StorageError with a message fit for a user (no secrets).
 
-    def __init__(self, url: str, key: str) -> None:
-        self.where = f"{url}: {key}"
+    A request that timed out after all its attempts marks the store silent: later requests
+    fail at once with the same message, so a run ends in minutes, not one timeout per object.
+    """
+
+    def __init__(self, store: S3Storage, key: str) -> None:
+        self.store = store
+        self.where = f"{store.url}: {key}"
 
     def __enter__(self) -> None:
-        return None
+        if self.store._silent:
+            raise StorageError(self.store._silent)
 
     def __exit__(self, kind, err, tb) -> bool:
         if err is None or isinstance(err, StorageError):
             return False
+        if isinstance(
+            err, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError
+        ):
+            endpoint = self.store.options.endpoint_url or "S3"
+            why = (
+                f"{endpoint} did not answer ({err}; tried {MAX_ATTEMPTS} times, "
+                f"{READ_TIMEOUT_S} s each): is the endpoint up, and is it an S3 server?"
+            )
+            self.store._silent = f"{self.store.url}: {why}"
+            raise StorageError(f"{self.where}: {why}") from err
         if isinstance(err, botocore.exceptions.ClientError):
             code = _code(err)
             if code in _CONFLICT or code == "412":

@@ -40,8 +40,10 @@ from awscrt import io as crt_io
 from . import __version__
 
 USER_AGENT = f"gallerypipe/{__version__} awscrt/{awscrt.__version__}"
-CRT_RETRIES = 7  # as botocore's standard mode with max_attempts=8; backoff 0.5 s × 2^n, jitter
-STALL_SECONDS = 60.0  # as boto3's read_timeout; the CRT's S3 client has no timeout of its own
+CRT_RETRIES = 4  # as botocore's standard mode with max_attempts=5; backoff 0.5 s × 2^n, jitter
+# The CRT's S3 client has no read timeout of its own: a PUT, its retries included, that has not
+# ended after this (plus its size at SLOWEST_BYTES_PER_SECOND) counts as a read timeout.
+STALL_SECONDS = 90.0
 SLOWEST_BYTES_PER_SECOND = 64 * 1024  # a poor uplink still gets its time for a big object
 _SENTINEL = "gallerypipe-key-sentinel"
 _MIN_PART = 5 * 1024 * 1024  # S3's smallest part
@@ -135,8 +137,8 @@ class CrtPutter:
 def deadline(size: int) -> float:
     """Seconds a PUT of size bytes may take, the CRT's own retries included, before it counts as
     stalled (a server that accepts and never answers would otherwise hold the publish forever);
-    S3Storage then retries the object like a boto3 read timeout."""
-    return (CRT_RETRIES + 1) * STALL_SECONDS + size / SLOWEST_BYTES_PER_SECOND
+    S3Storage then reports it like a boto3 read timeout, and stops using the store."""
+    return STALL_SECONDS + size / SLOWEST_BYTES_PER_SECOND
 
 
 def usable(endpoint_url: str | None, client) -> bool:

@@ -38,7 +38,7 @@ from .clock import ClockOffset, ClockOffsetError, parse_offset
 from .dedup import DEFAULT_THRESHOLD
 from .pipeline import DEFAULT_TITLE, IngestOptions
 from .renditions import FORMATS, RenderSettings
-from .stores import StorageError, StoreOptions, kind_of, safe_key
+from .stores import StorageError, StoreOptions, check_store_url, safe_key
 from .sync import Event, SyncPlan
 
 MAX_OFFSET = 100 * 366 * 86400  # seconds; a camera clock left at its factory date is years off
@@ -229,7 +229,7 @@ def store_url(value: Any) -> str:
     if not url.strip():
         raise SettingsError("expected a local folder or a store URL such as s3://bucket/prefix")
     try:
-        kind_of(url)
+        check_store_url(url)
     except StorageError as err:
         raise SettingsError(str(err)) from None
     return url

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -131,6 +132,57 @@ def kind_of(url: str) -> StoreKind:
 
 def open_store(url: str, options: StoreOptions | None = None) -> Storage:
     """A store from its URL: `s3://bucket/prefix`, or a local folder path (`file://` optional)."""
+    check_store_url(url)
     module, _, name = kind_of(url).target.partition(":")
     store_class = getattr(importlib.import_module(module), name)
     return store_class.from_url(url, options or StoreOptions())
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_problem(name: str) -> str | None:
+    """Why name breaks the S3 bucket naming rules (3-63 characters: lowercase letters, digits,
+    dots and hyphens, a letter or digit at each end, no '..', not an IP address, none of S3's
+    reserved prefixes and suffixes), or None. Checked before any request: a name like '..'
+    would otherwise become a path a proxy normalises into another bucket."""
+    if not _BUCKET.fullmatch(name):
+        return (
+            "a bucket name has 3 to 63 lowercase letters, digits, dots and hyphens, "
+            "beginning and ending with a letter or digit"
+        )
+    if ".." in name or _IPV4.fullmatch(name):
+        return "a bucket name has no '..' and is not an IP address"
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return "that prefix or suffix is reserved by S3"
+    return None
+
+
+def check_store_url(url: str) -> None:
+    """Refuse, before any work, a URL no store serves or one S3Storage would refuse."""
+    kind_of(url)
+    if url.startswith("s3://"):
+        split_s3_url(url)
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` → ("bucket", "some/prefix"); refuses a bucket name S3's rules
+    refuse, and a prefix like `a/../b`."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise StorageError(f"{url}: no bucket in the store URL (expected s3://bucket/prefix)")
+    if problem := bucket_problem(bucket):
+        raise StorageError(f"{url}: refused bucket {bucket!r}: {problem}")
+    prefix = prefix.removesuffix("/")
+    if prefix:
+        try:
+            safe_key(prefix)
+        except StorageError as err:
+            raise StorageError(
+                f"{url}: refused prefix {prefix!r}: use plain segments such as events/spark "
+                "(no '.', '..' or empty segment, backslash or NUL)"
+            ) from err
+    return bucket, prefix

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs gallerypipe's tests on a fresh machine: installs what they need (pip extras; Debian's
-# hugo, exiftool, chromium and Ceph when missing), starts the S3 server, then runs pytest.
-# Extra arguments go to pytest.
+# hugo, exiftool, chromium and Ceph when missing), starts the S3 server, runs pytest, and stops
+# the S3 server again (GALLERYPIPE_KEEP_S3=1 keeps it running for the next run). Extra arguments
+# go to pytest; the exit code is pytest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 scripts/s3-server.sh install
-scripts/s3-server.sh start "${GALLERYPIPE_TEST_S3_DIR:-/tmp/gallerypipe-rgw}"
+s3_dir="${GALLERYPIPE_TEST_S3_DIR:-/tmp/gallerypipe-rgw}"
+stop_s3() {
+  if [ "${GALLERYPIPE_KEEP_S3:-0}" = 1 ]; then
+    log "S3 server left running (GALLERYPIPE_KEEP_S3=1); stop it with scripts/s3-server.sh stop $s3_dir"
+  else
+    scripts/s3-server.sh stop "$s3_dir" >/dev/null || log "could not stop the S3 server in $s3_dir"
+  fi
+}
+trap stop_s3 EXIT # also when pytest is interrupted; the exit code stays pytest's
+scripts/s3-server.sh start "$s3_dir"
 
-exec python3 -m pytest -q "$@"
+python3 -m pytest -q "$@"
