@@ -97,7 +97,6 @@ def store_options(command):
     return _with_options(command, [setting_option(s.key) for s in settings.STORE])
 
 
-
 def _with_options(command, options: list):
     """Apply click options so that --help lists them in the order given."""
     for option in reversed(options):
