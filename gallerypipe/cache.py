@@ -26,6 +26,7 @@ from .analyse import (
     sidecar_digest,
 )
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
+from .names import is_text
 
 ANALYSIS_VERSION = 4  # bump when analyse_bytes computes anything differently
 
@@ -78,8 +79,12 @@ class AnalysisCache:
         self.db.close()
 
 
-def _identity(source: SourceFile) -> tuple[str, int, int]:
-    return str(source.path.resolve()), source.size, int(source.mtime * 1e9)
+def _identity(source: SourceFile) -> tuple[str | bytes, int, int]:
+    """The cache key by path: the path as text, or its bytes when it is not UTF-8 (SQLite text
+    cannot hold the surrogates Python keeps such names as)."""
+    path = str(source.path.resolve())
+    key = path if is_text(path) else os.fsencode(path)
+    return key, source.size, int(source.mtime * 1e9)
 
 
 def analyse_cached(source: SourceFile, cache_path: Path | None = None) -> Analysed | Problem:

@@ -43,6 +43,8 @@ from site_helpers import (
 )
 
 from gallerypipe.bundle import FrontMatterError
+from gallerypipe.pipeline import IngestOptions, ingest
+from gallerypipe.renditions import RenderSettings
 
 STORY = "stories/sample"  # the bundle's place under content/, and the page's URL path
 
@@ -478,3 +480,49 @@ def test_gallery_page_in_chromium(story: Story, tmp_path: Path, hugo_debian: Hug
         assert shot.width == 1280 and shot.height > 900
         colours = shot.convert("RGB").resize((64, 64)).getcolors(64 * 64)
         assert colours is None or len(colours) > 500, "the screenshot looks blank"
+
+
+# --- type-safe front matter ---------------------------------------------------------------------
+
+# Strings YAML 1.1 (Hugo 0.111) or 1.2 would read as something else when written unquoted
+GOTCHAS = (
+    "1e3", "Y", "n", "yes", "off", "~", "null", "0o17", "2018-11-14", ".inf", "@x", "*x", "&x",
+    "!x", "0x1F", "1_000", "12:30:00", "- x", "# x", "a: b", "'single'", '"double"',
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gotcha_story(tmp_path_factory: pytest.TempPathFactory) -> Story:
+    """A bundle whose photos are captioned with every YAML gotcha (kept all: no dedup)."""
+    root = tmp_path_factory.mktemp("gotchas")
+    img = real_photo("picos", 320)
+    for n, caption in enumerate(GOTCHAS):
+        write_jpeg(
+            root / "card" / f"IMG_{n:04d}.JPG",
+            img.rotate(n * 3),
+            make="Canon",
+            model="Canon EOS 5D Mark III",
+            taken=f"2018:06:14 10:00:{n:02d}",
+            description=caption,
+        )
+    site, bundle = new_site(root)
+    options = IngestOptions(
+        (root / "card",),
+        bundle,
+        str(root / "store"),
+        keep_all=True,
+        cache=None,
+        render=RenderSettings(sizes=(320,), formats=("jpeg",)),
+    )
+    ingest(options)
+    return Story(site, bundle, root / "store", bundled_manifest(root / "store", bundle))
+
+
+def test_titles_that_look_like_other_yaml_types_reach_the_page_verbatim(
+    gotcha_story: Story, tmp_path: Path, any_hugo: Hugo
+) -> None:
+    _, front, _ = split_front_matter((gotcha_story.bundle / "index.md").read_text())
+    entries = yaml.safe_load(front)["resources"]
+    assert [e["title"] for e in entries[1:]] == list(GOTCHAS), "PyYAML (1.1) reads them back"
+    page = parse_story(build(any_hugo, gotcha_story.site, tmp_path / "public").page(STORY))
+    assert [item.caption for item in page.items] == list(GOTCHAS), f"{any_hugo} read them so"
