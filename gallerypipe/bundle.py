@@ -321,8 +321,9 @@ def plan_bundle(bundle: Path, targets: Sequence[Target], record: Record) -> Bund
 def _what_the_site_does(rel: str) -> str:
     if Path(rel).suffix.lower() in IMAGE_SUFFIXES:
         return (
-            "not written by gallerypipe: kept as it is; a theme that lists gallery/* (as the "
-            "example site does) shows it in the gallery"
+            "not written by gallerypipe: kept as it is; the example site shows it in the gallery "
+            '(it lists gallery/); a theme matching resource names "gallery*" (Hugo-Now-UI) '
+            "shows it only if a resources entry names it gallery-…"
         )
     return "not written by gallerypipe: kept as it is; Hugo publishes it with the page"
 

