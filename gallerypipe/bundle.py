@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import tomli_w
 import yaml
 
-from .model import GalleryItem
+from .model import GalleryItem, Photo
 from .ownership import (
     GALLERY_DIR,
     HEADER_FILE,
@@ -29,10 +30,11 @@ from .ownership import (
     gallery_name,
     save_record,
     sha256_of,
+    stable_name,
 )
 from .storage import keep_mode, temp_file, write_if_changed
 
-__all__ = ["GALLERY_DIR", "HEADER_FILE", "STATE_FILE", "gallery_name"]
+__all__ = ["GALLERY_DIR", "HEADER_FILE", "STATE_FILE", "gallery_name", "stable_name"]
 IMAGE_SUFFIXES = frozenset([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff"])
 SHORTCODE = '{{< gallery folder="gallery" title="" >}}'
 _SHORTCODE_RE = re.compile(r"\{\{[<%]\s*gallery\b")
@@ -192,27 +194,37 @@ def resource_entries(
     kept: Sequence[object],
     owned: set[str],
     choices: UserChoices,
+    names: Mapping[str, str],
 ) -> list[object]:
-    """The header first (unless the user's is kept), one numbered entry per gallery photo, then
-    the user's own entries."""
-    width = max(3, len(str(len(items))))
+    """The header first (unless the user's is kept), one entry per gallery photo, then the
+    user's own entries. A photo's resource name is its file's stem (`gallery-20180614-101500-
+    img_5101`): stable, and in capture order, which is the order Hugo lists resources in."""
     entries: list[object] = []
     if header is not None:
         title = choices.titles.get("header", header.title)
         entries.append({"src": HEADER_FILE, "name": "header", "title": title})
     for item in items:
+        name = names[item.photo.id]
         entries.append(
             {
-                "src": gallery_rel(item, len(items)),
-                "name": f"gallery-{item.number:0{width}d}",
+                "src": f"{GALLERY_DIR}/{name}",
+                "name": f"gallery-{Path(name).stem}",
                 "title": item.title,
             }
         )
     return entries + [e for e in kept if not is_ours(e, owned, choices)]
 
 
-def gallery_rel(item: GalleryItem, total: int) -> str:
-    return f"{GALLERY_DIR}/{gallery_name(item.number, item.photo.source.path.name, total)}"
+def gallery_files(photos: Sequence[Photo]) -> dict[str, str]:
+    """Photo id → its gallery file name (stable_name; two photos that would share one both get
+    their id's first digits added)."""
+    plain = {p.id: stable_name(p.taken, p.source.path.name) for p in photos}
+    counts = Counter(plain.values())
+    return {
+        p.id: stable_name(p.taken, p.source.path.name, p.id) if counts[plain[p.id]] > 1 else name
+        for p in photos
+        for name in [plain[p.id]]
+    }
 
 
 def render_page(page: Page, resources: list[object], defaults: dict) -> str:

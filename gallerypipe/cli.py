@@ -196,6 +196,9 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @store_options
 @selection_options
 @click.option("--title-template", default=DEFAULT_TITLE, show_default=True)
+@click.option(
+    "--event", help="Short event name for titles ({event}); default: the bundle's folder."
+)
 @click.option("--sizes", default="2048,1024,480", show_default=True, help="Long edges, px.")
 @click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100))
 @click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from . import __version__
@@ -22,6 +22,7 @@ def build_manifest(
     groups: Sequence[DuplicateGroup],
     problems: Sequence[Problem],
     excluded: Sequence[tuple[str, str]] = (),
+    files: Mapping[str, str] | None = None,
 ) -> dict:
     """A plain, deterministic structure: the same inputs give the same bytes.
 
@@ -33,18 +34,19 @@ def build_manifest(
         "generator": f"gallerypipe {__version__}",
         "event": event,
         "header": header.photo.id if header else None,
-        "photos": [_photo(item) for item in items],
+        "photos": [_photo(item, (files or {}).get(item.photo.id)) for item in items],
         "decisions": _decisions(items, groups)
         + [{"action": "excluded", **_source(src), "reason": why} for src, why in excluded],
         "skipped": [{"path": readable(p.path), "reason": p.reason} for p in problems],
     }
 
 
-def _photo(item: GalleryItem) -> dict:
+def _photo(item: GalleryItem, file: str | None) -> dict:
     photo = item.photo
     return {
         "id": photo.id,
         "number": item.number,
+        **({"file": file} if file else {}),
         **_source(photo.source.relative),
         "sha256": photo.analysis.sha256,
         "capture_time": photo.taken.isoformat(),

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from .storage import write_if_changed
@@ -63,13 +64,27 @@ class Record:
 
 
 def gallery_name(number: int, source_name: str, total: int) -> str:
-    """`001-img_5101.jpg`: the number, then the source's stem (lower case, [a-z0-9_-] only),
-    shortened so the name fits one file name (255 bytes)."""
+    """`001-img_5101.jpg`, as gallerypipe named gallery files before names were stable (read to
+    recognise an older bundle's files): the number, then the source's stem."""
     width = max(3, len(str(total)))
     stem = re.sub(r"[^a-z0-9_]+", "-", PurePosixPath(source_name).stem.lower()).strip("-_")
     prefix = f"{number:0{width}d}-"
     stem = (stem or "photo")[: NAME_MAX - len(prefix) - len(".jpg")].rstrip("-_") or "photo"
     return f"{prefix}{stem}.jpg"
+
+
+def stable_name(taken: datetime, source_name: str, photo_id: str = "") -> str:
+    """`20180614-101500-img_5101.jpg`: the capture time (the event's clock), then the source's
+    stem; with photo_id, its first 8 digits after (for two photos that would share a name).
+
+    The name does not depend on the photo's place in the gallery, so it stays while the photo
+    does, and file names (and the resource names made from them) sort in capture order.
+    """
+    prefix = taken.strftime("%Y%m%d-%H%M%S-")
+    suffix = f"-{photo_id[:8]}.jpg" if photo_id else ".jpg"
+    stem = re.sub(r"[^a-z0-9_]+", "-", PurePosixPath(source_name).stem.lower()).strip("-_")
+    stem = (stem or "photo")[: NAME_MAX - len(prefix) - len(suffix)].rstrip("-_") or "photo"
+    return f"{prefix}{stem}{suffix}"
 
 
 def sha256_of(path: Path) -> str | None:
@@ -116,9 +131,12 @@ def legacy_record(bundle: Path) -> Record:
     files: dict[str, Owned] = {MANIFEST_FILE: Owned((hashlib.sha256(raw).hexdigest(),))}
     with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
         for photo in photos:
-            name = gallery_name(photo["number"], PurePosixPath(photo["source"]).name, len(photos))
+            rel = photo.get("file") or (
+                f"{GALLERY_DIR}/"
+                + gallery_name(photo["number"], PurePosixPath(photo["source"]).name, len(photos))
+            )
             owned = Owned((_largest_jpeg_sha(photo),), photo["id"], photo.get("title"))
-            files[f"{GALLERY_DIR}/{name}"] = owned
+            files[rel] = owned
             if photo["id"] == manifest.get("header"):
                 files[HEADER_FILE] = owned
     return Record(files, legacy=True)

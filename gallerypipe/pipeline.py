@@ -36,7 +36,7 @@ from .model import (
     largest_jpeg,
 )
 from .names import readable
-from .ownership import BundleLocked, bundle_lock, gallery_name, load_record
+from .ownership import BundleLocked, bundle_lock, load_record
 from .parallel import run_all
 from .publish import (
     PreviousManifest,
@@ -52,7 +52,7 @@ from .scan import ScanResult, scan
 from .storage import Storage, StoredObject, StoreOptions, open_store
 
 Progress = Callable[[str, int, int], None]
-DEFAULT_TITLE = "{event}, photo {n}"
+DEFAULT_TITLE = "{event}, {date} {time}"  # nothing positional: a title stays with its photo
 
 
 class IngestError(Exception):
@@ -77,6 +77,7 @@ class IngestOptions:
     clock_offsets: tuple[ClockOffset, ...] = ()
     include_rejected: bool = False  # keep photos rated -1 (never as the header)
     min_rating: int | None = None  # keep only photos rated at least this
+    event: str | None = None  # the short event name for titles; default: the bundle's folder
 
 
 @dataclass(frozen=True)
@@ -256,16 +257,19 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
     record = load_record(options.bundle)
     choices = bundle_stage.user_choices(options.bundle, page, record, options.header is not None)
     users_header = choices.header is not None and not choices.header_overridden
-    event = str(page.data.get("title") or _humanize(options.bundle.name))
+    event = options.event or _humanize(options.bundle.name)  # short, not the page's title
     store = open_store(options.store, options.store_options)
     existing = store.list()
     previous = read_previous(store, existing)
     known = Known(known_renditions(previous.data), known_placeholders(previous.data))
+    names = bundle_stage.gallery_files(dedup.kept)
     planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
     claimed = {key: r.bytes for key, r in known.renditions.items()}
     plan = plan_publish((r.key for rs in planned.values() for r in rs), existing, claimed)
     early = bundle_stage.plan_bundle(
-        options.bundle, _early_targets(dedup.kept, planned, known, header, users_header), record
+        options.bundle,
+        _early_targets(dedup.kept, planned, known, header, users_header, names),
+        record,
     )
     if early.conflicts:  # before the store or the bundle is changed
         raise bundle_stage.conflict_error(options.bundle, early.conflicts)
@@ -276,23 +280,28 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
             dedup.kept, planned, known, plan, existing, store, Path(staging), options, progress
         )
         problems += run.failed
-        kept = [p for p in dedup.kept if p.id in done.renditions]
+        kept = sorted(  # the gallery's order is its file names' (Hugo lists resources so)
+            (p for p in dedup.kept if p.id in done.renditions), key=lambda p: names[p.id]
+        )
         if header.id not in done.renditions:
             header = pick_header(kept)
         auto = _titles(kept, event, options.title_template)
         items = _gallery_items(kept, done, {**auto, **choices.titles})
         header_item = None if users_header else next(i for i in items if i.photo.id == header.id)
         excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
-        manifest = build_manifest(event, items, header_item, dedup.groups, problems, excluded)
+        files = {i: f"{bundle_stage.GALLERY_DIR}/{name}" for i, name in names.items()}
+        manifest = build_manifest(
+            event, items, header_item, dedup.groups, problems, excluded, files
+        )
         manifest_bytes = to_bytes(manifest)
         # The store first: a publisher that loses the race for the manifest leaves its bundle
         # as it was, and the bundle never describes a gallery the store does not have.
         changed = publish_manifest(store, manifest_bytes, previous)
-        targets = _targets(items, header_item, auto, manifest_bytes)
+        targets = _targets(items, header_item, auto, manifest_bytes, names)
         owned = set(record.files) | {t.rel for t in targets}
         entries = page.data.get("resources")
         resources = bundle_stage.resource_entries(
-            items, header_item, entries if isinstance(entries, list) else [], owned, choices
+            items, header_item, entries if isinstance(entries, list) else [], owned, choices, names
         )
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
         text = bundle_stage.render_page(page, resources, defaults)
@@ -312,6 +321,7 @@ def _early_targets(
     known: Known,
     header: Photo,
     users_header: bool,
+    names: Mapping[str, str],
 ) -> list[bundle_stage.Target]:
     """The bundle files a run would write, before rendering: contents known from the previous
     manifest where it describes the photo's renditions."""
@@ -322,12 +332,8 @@ def _early_targets(
             largest_jpeg([r for r in renditions if r]).sha256 if all(renditions) else None
         )
     targets = [
-        bundle_stage.Target(
-            f"{bundle_stage.GALLERY_DIR}/{gallery_name(n, p.source.path.name, len(kept))}",
-            shas[p.id],
-            p.id,
-        )
-        for n, p in enumerate(kept, 1)
+        bundle_stage.Target(f"{bundle_stage.GALLERY_DIR}/{names[p.id]}", shas[p.id], p.id)
+        for p in kept
     ]
     if not users_header:
         targets.append(bundle_stage.Target(bundle_stage.HEADER_FILE, shas[header.id], header.id))
@@ -339,11 +345,12 @@ def _targets(
     header: GalleryItem | None,
     auto_titles: Mapping[str, str],
     manifest: bytes,
+    names: Mapping[str, str],
 ) -> list[bundle_stage.Target]:
     """Every bundle file this run writes, with its content's sha256 and gallerypipe's title."""
     targets = [
         bundle_stage.Target(
-            bundle_stage.gallery_rel(item, len(items)),
+            f"{bundle_stage.GALLERY_DIR}/{names[item.photo.id]}",
             item.largest.sha256,
             item.photo.id,
             auto_titles[item.photo.id],
@@ -572,7 +579,7 @@ def make_title(template: str, event: str, n: int, photo: Photo) -> str:
         date=photo.taken.date().isoformat(),
         time=photo.taken.strftime("%H:%M"),
         camera=photo.meta.model or photo.meta.make or "",
-        filename=photo.source.path.name,
+        filename=readable(photo.source.path.name),
     )
 
 

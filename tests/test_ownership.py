@@ -90,7 +90,7 @@ def test_the_users_gallery_photos_and_header_are_kept_byte_for_byte(
     assert ("gallery/IMG_5107.jpg", "your header (front matter)") in kept
     assert ("gallery/IMG_5108.jpg", "not written by gallerypipe") in kept
     assert json.loads((bundle / "manifest.json").read_bytes())["header"] is None
-    assert len(list((bundle / "gallery").glob("0*.jpg"))) == 10
+    assert len(list((bundle / "gallery").glob("2018*.jpg"))) == 10
 
     # a photo fewer (card-b removed): ours are renumbered or removed, the user's stay
     run(cards / "card-a", bundle, store, cache)
@@ -133,7 +133,7 @@ def test_json_names_the_users_files_and_what_the_site_does(cards: Path, tmp_path
     assert tree(bundle) == before, "a dry run changes nothing"
     assert not (tmp_path / "s").exists()
     assert len(out["bundle_files"]["added"]) == 11  # ten gallery files and manifest.json
-    assert "gallery/001-img_5101.jpg" in out["bundle_files"]["added"]
+    assert "gallery/20180614-090211-img_5101.jpg" in out["bundle_files"]["added"]
     reasons = {k["path"]: k["reason"] for k in out["kept"] if "not written" in k["reason"]}
     assert set(reasons) == {"gallery/IMG_5107.jpg", "gallery/IMG_5108.jpg"}
     assert all("shows it in the gallery" in r for r in reasons.values())
@@ -144,9 +144,11 @@ def test_a_name_collision_is_an_error_before_anything_changes(
 ) -> None:
     bundle, store = tmp_path / "b", tmp_path / "store"
     (bundle / "gallery").mkdir(parents=True)
-    (bundle / "gallery/001-img_5101.jpg").write_bytes(b"the user's own file")
+    (bundle / "gallery/20180614-090211-img_5101.jpg").write_bytes(b"the user's own file")
     before = tree(bundle)
-    with pytest.raises(BundleConflict, match=r"gallery/001-img_5101\.jpg.*nothing was changed"):
+    with pytest.raises(
+        BundleConflict, match=r"gallery/20180614-090211-img_5101\.jpg.*nothing was changed"
+    ):
         run(cards, bundle, store, cache)
     assert tree(bundle) == before
     assert not store.exists(), "the store is not written either"
@@ -157,25 +159,25 @@ def test_an_edited_file_and_a_users_title_are_kept(
 ) -> None:
     bundle, store = tmp_path / "b", tmp_path / "store"
     run(cards, bundle, store, cache)
-    edited = bundle / "gallery/002-dsc_0042.jpg"
+    edited = bundle / "gallery/20180614-090652-dsc_0042.jpg"
     retouched = edited.read_bytes()[:-2] + b"\x00\xff\xd9"  # changed by hand
     edited.write_bytes(retouched)
     index = bundle / "index.md"
-    index.write_text(index.read_text().replace("B, photo 3", "Rain over the Aitzgorri"))
+    index.write_text(index.read_text().replace("B, 2018-06-14 09:10", "Rain over the Aitzgorri"))
 
     report = run(cards, bundle, store, cache)
     assert edited.read_bytes() == retouched
     entries = {e["src"]: e for e in resources(bundle)}
-    assert entries["gallery/003-img_5102.jpg"]["title"] == "Rain over the Aitzgorri"
+    assert entries["gallery/20180614-091037-img_5102.jpg"]["title"] == "Rain over the Aitzgorri"
     manifest = json.loads((bundle / "manifest.json").read_bytes())
     assert manifest["photos"][2]["title"] == "Rain over the Aitzgorri"
     reasons = {k.path: k.reason for k in report.kept}
-    assert "edited since gallerypipe wrote it" in reasons["gallery/002-dsc_0042.jpg"]
+    assert "edited since gallerypipe wrote it" in reasons["gallery/20180614-090652-dsc_0042.jpg"]
 
     # without card-b the edited file is no longer wanted: kept (now the user's), not removed
     report = run(cards / "card-a", bundle, store, cache)
     assert edited.read_bytes() == retouched
-    assert "gallery/002-dsc_0042.jpg" not in report.bundle_plan.remove
+    assert "gallery/20180614-090652-dsc_0042.jpg" not in report.bundle_plan.remove
 
 
 def test_a_bundle_written_before_the_record_is_taken_over_safely(

