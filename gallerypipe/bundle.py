@@ -2,26 +2,40 @@
 
 Hugo applies the first matching resource entry per field, so the header gets a file of its own
 (`header.jpg`): an entry for the same file would steal the gallery photo's name and title.
+
+Only files gallerypipe recorded as its own (see ownership.py) are ever replaced or removed; the
+user's files, an edited copy of ours, the user's header entry and titles are kept and reported.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
 import yaml
 
-from .model import GalleryItem
-from .storage import atomic_write
+from .model import GalleryItem, Photo
+from .ownership import (
+    GALLERY_DIR,
+    HEADER_FILE,
+    STATE_FILE,
+    Owned,
+    Record,
+    gallery_name,
+    save_record,
+    sha256_of,
+    stable_name,
+)
+from .storage import keep_mode, temp_file, write_if_changed
 
-GALLERY_DIR = "gallery"
-HEADER_FILE = "header.jpg"
+__all__ = ["GALLERY_DIR", "HEADER_FILE", "STATE_FILE", "gallery_name", "stable_name"]
+IMAGE_SUFFIXES = frozenset([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff"])
 SHORTCODE = '{{< gallery folder="gallery" title="" >}}'
 _SHORTCODE_RE = re.compile(r"\{\{[<%]\s*gallery\b")
 
@@ -38,17 +52,71 @@ class Page:
     body: str
 
 
+class BundleConflict(ValueError):
+    """A file gallerypipe did not write stands where it would write one; nothing was changed."""
+
+
 @dataclass(frozen=True)
-class BundleResult:
-    index: Path
-    files_written: int
-    files_removed: int
+class Target:
+    """A file gallerypipe wants in the bundle."""
+
+    rel: str  # bundle-relative POSIX path
+    sha256: str | None  # None: not known yet (a dry run, a photo not rendered yet)
+    photo: str | None = None  # the photo it shows
+    title: str | None = None  # the title gallerypipe gives its entry (before a user's own)
 
 
-def gallery_name(number: int, source_name: str, total: int) -> str:
-    width = max(3, len(str(total)))
-    stem = re.sub(r"[^a-z0-9_]+", "-", Path(source_name).stem.lower()).strip("-_") or "photo"
-    return f"{number:0{width}d}-{stem}.jpg"
+@dataclass(frozen=True)
+class Kept:
+    """Something in the bundle gallerypipe leaves as it is, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BundlePlan:
+    """What a run does to the bundle's files (bundle-relative paths)."""
+
+    add: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    kept: tuple[Kept, ...] = ()  # the user's files, and files of ours the user edited
+    conflicts: tuple[str, ...] = ()  # a file not ours where gallerypipe would write one
+
+    def to_json(self) -> dict:
+        return {
+            "added": list(self.add),
+            "replaced": list(self.replace),
+            "removed": list(self.remove),
+            "unchanged": len(self.unchanged),
+        }
+
+
+@dataclass(frozen=True)
+class UserChoices:
+    """What the user set in front matter that gallerypipe keeps."""
+
+    header: dict | None  # the user's own header entry (its src is not a file gallerypipe wrote)
+    header_overridden: bool  # --header asked for gallerypipe's pick instead
+    titles: Mapping[str, str]  # photo id (or "header") → the user's own title of our entry
+    header_missing: bool = False  # the user's header entry names no file in the bundle
+
+    def kept(self) -> tuple[Kept, ...]:
+        found = []
+        if self.header and not self.header_overridden:
+            found.append(
+                Kept(
+                    str(self.header.get("src")),
+                    "your header (front matter): kept; --header auto uses gallerypipe's pick",
+                )
+            )
+        elif self.header:
+            why = "names no file in the bundle" if self.header_missing else "--header asked"
+            found.append(Kept(str(self.header.get("src")), f"your header entry replaced ({why})"))
+        found += [Kept(key, f"your title kept: {title}") for key, title in self.titles.items()]
+        return tuple(found)
 
 
 def read_page(index: Path) -> Page:
@@ -86,31 +154,77 @@ def _parse(index: Path, fmt: str, text: str) -> dict:
     return data
 
 
-def is_ours(entry: object) -> bool:
-    """Resource entries gallerypipe manages: the header and everything under gallery/."""
+def user_choices(bundle: Path, page: Page, record: Record, header_asked: bool) -> UserChoices:
+    """The user's header entry (one naming a file in the bundle that gallerypipe did not write)
+    and the titles the user gave to gallerypipe's entries. A header entry naming no file in the
+    bundle is replaced by gallerypipe's pick, as is any with --header."""
+    resources = page.data.get("resources")
+    entries = [e for e in resources if isinstance(e, dict)] if isinstance(resources, list) else []
+    header = next(
+        (e for e in entries if e.get("name") == "header" and str(e.get("src")) not in record.files),
+        None,
+    )
+    missing = header is not None and not any(
+        p.is_file() for p in bundle.glob(str(header.get("src")))
+    )
+    titles: dict[str, str] = {}
+    for entry in entries:
+        owned = record.files.get(str(entry.get("src")))
+        title = entry.get("title")
+        if owned and owned.title is not None and isinstance(title, str) and title != owned.title:
+            key = "header" if entry.get("src") == HEADER_FILE else owned.photo
+            if key:
+                titles[key] = title
+    return UserChoices(header, header is not None and (header_asked or missing), titles, missing)
+
+
+def is_ours(entry: object, owned: set[str], choices: UserChoices) -> bool:
+    """Resource entries gallerypipe manages: those of files it wrote or writes; the user's
+    header entry when --header replaces it."""
     if not isinstance(entry, dict):
         return False
-    src, name = str(entry.get("src", "")), str(entry.get("name", ""))
-    return src.startswith(f"{GALLERY_DIR}/") or name == "header" or name.startswith("gallery-")
+    if choices.header_overridden and entry is choices.header:
+        return True
+    return str(entry.get("src", "")) in owned
 
 
 def resource_entries(
-    items: Sequence[GalleryItem], header: GalleryItem, kept: Sequence[object]
+    items: Sequence[GalleryItem],
+    header: GalleryItem | None,
+    kept: Sequence[object],
+    owned: set[str],
+    choices: UserChoices,
+    names: Mapping[str, str],
 ) -> list[object]:
-    """The header first, then one numbered entry per gallery photo, then the user's own."""
-    total = len(items)
-    width = max(3, len(str(total)))
-    entries: list[object] = [{"src": HEADER_FILE, "name": "header", "title": header.title}]
+    """The header first (unless the user's is kept), one entry per gallery photo, then the
+    user's own entries. A photo's resource name is its file's stem (`gallery-20180614-101500-
+    img_5101`): stable, and in capture order, which is the order Hugo lists resources in."""
+    entries: list[object] = []
+    if header is not None:
+        title = choices.titles.get("header", header.title)
+        entries.append({"src": HEADER_FILE, "name": "header", "title": title})
     for item in items:
-        name = gallery_name(item.number, item.photo.source.path.name, total)
+        name = names[item.photo.id]
         entries.append(
             {
                 "src": f"{GALLERY_DIR}/{name}",
-                "name": f"gallery-{item.number:0{width}d}",
+                "name": f"gallery-{Path(name).stem}",
                 "title": item.title,
             }
         )
-    return entries + [e for e in kept if not is_ours(e)]
+    return entries + [e for e in kept if not is_ours(e, owned, choices)]
+
+
+def gallery_files(photos: Sequence[Photo]) -> dict[str, str]:
+    """Photo id → its gallery file name (stable_name; two photos that would share one both get
+    their id's first digits added)."""
+    plain = {p.id: stable_name(p.taken, p.source.path.name) for p in photos}
+    counts = Counter(plain.values())
+    return {
+        p.id: stable_name(p.taken, p.source.path.name, p.id) if counts[plain[p.id]] > 1 else name
+        for p in photos
+        for name in [plain[p.id]]
+    }
 
 
 def render_page(page: Page, resources: list[object], defaults: dict) -> str:
@@ -141,8 +255,29 @@ def _replace_toml_resources(front: str, resources: list[object]) -> str:
     return f"{text}\n\n{block}" if text else block
 
 
+class _QuotingDumper(yaml.SafeDumper):
+    """Every string value double-quoted, so it reads back as the same string in YAML 1.1 (Hugo
+    0.111's parser: `Y`, `n`, `off` are booleans, `1e3` a number) and 1.2; keys that are plain
+    words stay plain (`title:`), which the line-based edits here rely on."""
+
+    def represent_mapping(self, tag, mapping, flow_style=None):  # type: ignore[override]
+        node = super().represent_mapping(tag, mapping, flow_style)
+        for key, _ in node.value:
+            if key.tag == "tag:yaml.org,2002:str" and _PLAIN_KEY.fullmatch(key.value):
+                key.style = None
+        return node
+
+
+_PLAIN_KEY = re.compile(r"(?!(?i:y|n|yes|no|on|off|true|false|null)$)[A-Za-z_][A-Za-z0-9_]*")
+_QuotingDumper.add_representer(
+    str, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
+)
+
+
 def _yaml(data: dict) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000) if data else ""
+    if not data:
+        return ""
+    return yaml.dump(data, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True, width=2**30)
 
 
 def _replace_yaml_key(front: str, key: str, value: object) -> str:
@@ -159,78 +294,143 @@ def _replace_yaml_key(front: str, key: str, value: object) -> str:
     return "".join(lines[:start]) + block + "".join(lines[end:])
 
 
+def plan_bundle(bundle: Path, targets: Sequence[Target], record: Record) -> BundlePlan:
+    """Sort every file gallerypipe wants, once wrote, or finds in gallery/ into what to do."""
+    wanted = {t.rel: t for t in targets}
+    found = {
+        p.relative_to(bundle).as_posix()
+        for p in (bundle / GALLERY_DIR).rglob("*")
+        if p.is_file() or p.is_symlink()
+    }
+    add, replace, unchanged, remove, conflicts = [], [], [], [], []
+    kept: list[Kept] = []
+    for rel in sorted(set(wanted) | set(record.files) | found):
+        sha = sha256_of(bundle / rel)
+        target, ours = wanted.get(rel), record.owns(rel, sha)
+        edited = rel in record.files and not ours
+        if target is not None:
+            if sha is None and not (bundle / rel).is_symlink():
+                add.append(rel)
+            elif target.sha256 is not None and sha == target.sha256:
+                unchanged.append(rel)
+            elif ours:
+                replace.append(rel)
+            elif edited:
+                kept.append(Kept(rel, "edited since gallerypipe wrote it: kept as it is"))
+            else:
+                conflicts.append(rel)
+        elif sha is None:
+            continue
+        elif ours or Path(rel).name.startswith(".tmp-"):  # an older version's killed run
+            remove.append(rel)
+        elif edited:
+            kept.append(Kept(rel, "edited since gallerypipe wrote it: kept, now yours"))
+        elif rel in found:
+            kept.append(Kept(rel, _what_the_site_does(rel)))
+    return BundlePlan(*map(tuple, (add, replace, unchanged, remove)), tuple(kept), tuple(conflicts))
+
+
+def _what_the_site_does(rel: str) -> str:
+    if Path(rel).suffix.lower() in IMAGE_SUFFIXES:
+        return (
+            "not written by gallerypipe: kept as it is; the example site shows it in the gallery "
+            '(it lists gallery/); a theme matching resource names "gallery*" (Hugo-Now-UI) '
+            "shows it only if a resources entry names it gallery-…"
+        )
+    return "not written by gallerypipe: kept as it is; Hugo publishes it with the page"
+
+
+def conflict_error(bundle: Path, conflicts: Sequence[str]) -> BundleConflict:
+    names = ", ".join(conflicts)
+    return BundleConflict(
+        f"{bundle}: gallerypipe would write {names}, but a file it did not write is there; "
+        "nothing was changed (rename or move that file, then run again)"
+    )
+
+
 def write_bundle(
     bundle: Path,
-    items: Sequence[GalleryItem],
-    header: GalleryItem,
-    fetch: Callable[[GalleryItem], bytes],
-    defaults: dict,
-) -> BundleResult:
-    """Place gallery files (atomically, reusing identical ones), then index.md, then tidy up."""
-    index = bundle / "index.md"
-    page = read_page(index)  # parse first: a broken page is reported and left untouched
-    gallery = bundle / GALLERY_DIR
-    targets = {
-        gallery / gallery_name(i.number, i.photo.source.path.name, len(items)): i for i in items
-    }
-    targets[bundle / HEADER_FILE] = header
-    written = _place_files(targets, fetch, _current_files(gallery, bundle / HEADER_FILE))
-    kept = page.data.get("resources") or []
-    text = render_page(
-        page, resource_entries(items, header, kept if isinstance(kept, list) else []), defaults
-    )
-    atomic_write(index, text.encode("utf-8"))
-    removed = _remove_stale(gallery, set(targets))
-    for leftover in bundle.glob(".tmp-*"):  # from a run killed while writing index.md
-        leftover.unlink()
-    return BundleResult(index, written, removed)
+    targets: Sequence[Target],
+    content: Callable[[Target], bytes],
+    text: str,
+    record: Record,
+) -> BundlePlan:
+    """Place the files, then index.md (only if its text changed), then remove what gallerypipe
+    wrote before and no longer wants, then save the record.
+
+    The record is saved first with both the old and the new content of every file, so a run
+    killed at any point leaves files the next run still knows as its own.
+    """
+    plan = plan_bundle(bundle, targets, record)
+    if plan.conflicts:
+        raise conflict_error(bundle, plan.conflicts)
+    wanted = {t.rel: t for t in targets}
+    edited = {k.path for k in plan.kept}
+    save_record(bundle, _record(record, targets, edited, keep_old=True))
+    _place_files(bundle, [wanted[rel] for rel in plan.add + plan.replace], content, record)
+    write_if_changed(bundle / "index.md", text.encode("utf-8"), staging=bundle)
+    for rel in plan.remove:
+        (bundle / rel).unlink(missing_ok=True)
+    save_record(bundle, _record(record, targets, edited, keep_old=False))
+    for leftover in [*bundle.glob(".gp-*"), *bundle.glob(".tmp-*")]:  # killed runs' (we hold
+        leftover.unlink(missing_ok=True)  # the bundle's lock: no run of ours is under way)
+    return plan
 
 
-def _current_files(gallery: Path, *extra: Path) -> dict[Path, str]:
-    """The sha256 of every file already in place."""
-    paths = [*gallery.glob("*.jpg"), *extra] if gallery.exists() else list(extra)
-    return {
-        p: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in paths
-        if p.is_file() and not p.name.startswith(".")  # not a killed run's temporary file
-    }
+def _record(record: Record, targets: Sequence[Target], edited: set[str], keep_old: bool) -> Record:
+    """The record after this run (keep_old: while it is under way, old contents count too)."""
+    files: dict[str, Owned] = dict(record.files) if keep_old else {}
+    for t in targets:
+        if t.rel in edited:  # the user's edit of our file: still ours by name, not replaced
+            files[t.rel] = record.files[t.rel]
+            continue
+        old = record.files[t.rel].sha256 if keep_old and t.rel in record.files else ()
+        files[t.rel] = Owned(tuple(dict.fromkeys((*old, t.sha256 or ""))), t.photo, t.title)
+    return Record(files)
 
 
 def _place_files(
-    targets: dict[Path, GalleryItem],
-    fetch: Callable[[GalleryItem], bytes],
-    current: dict[Path, str],
-) -> int:
-    """Stage every missing file under a temporary name first, so a renumbering never loses one."""
-    existing = {sha: path for path, sha in current.items()}
+    bundle: Path, todo: Sequence[Target], content: Callable[[Target], bytes], record: Record
+) -> None:
+    """Stage every file first (a renumbering moves files: a hard link to the copy already in the
+    bundle, else the bytes), each under its own temporary name at the bundle's top (Hugo
+    publishes no dot-file there), then rename them all into place."""
+    by_sha = {
+        sha: bundle / rel
+        for rel, owned in record.files.items()
+        for sha in owned.sha256
+        if sha and sha256_of(bundle / rel) == sha
+    }
     staged: list[tuple[Path, Path]] = []
     try:
-        for target, item in targets.items():
-            sha = item.largest.sha256
-            if current.get(target) == sha:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".tmp-{target.name}")
-            if sha in existing:
-                tmp.unlink(missing_ok=True)
-                os.link(existing[sha], tmp)
-            else:
-                atomic_write(tmp, fetch(item))
-            staged.append((tmp, target))
-    except BaseException:  # a full disk, Ctrl-C: leave no staged file behind
+        for target in todo:
+            path = bundle / target.rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged.append((_stage(bundle, by_sha.get(target.sha256 or ""), target, content), path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
-    for tmp, target in staged:
-        os.replace(tmp, target)
-    return len(staged)
 
 
-def _remove_stale(gallery: Path, wanted: set[Path]) -> int:
-    if not gallery.exists():
-        return 0
-    stale = [p for p in gallery.iterdir() if p.is_file() and p not in wanted]
-    stale = [p for p in stale if p.suffix.lower() == ".jpg" or p.name.startswith(".tmp-")]
-    for path in stale:
-        path.unlink()
-    return len(stale)
+def _stage(
+    bundle: Path, same: Path | None, target: Target, content: Callable[[Target], bytes]
+) -> Path:
+    tmp, fd = temp_file(bundle)
+    if same is not None:
+        os.close(fd)
+        tmp.unlink()
+        os.link(same, tmp)
+        return tmp
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content(target))
+            f.flush()
+            os.fsync(f.fileno())
+        keep_mode(bundle / target.rel, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp

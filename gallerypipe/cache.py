@@ -27,6 +27,7 @@ from .analyse import (
 )
 from .failures import warn
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
+from .names import is_text
 
 ANALYSIS_VERSION = 6  # bump when analyse_bytes computes anything differently
 _SQLITE_INT = (-(2**63), 2**63 - 1)  # what an SQLite INTEGER holds
@@ -125,10 +126,14 @@ class AnalysisCache:
         warn(f"analysis cache {self.path}: {_reason(err)}; going on without it")
 
 
-def _identity(source: SourceFile) -> tuple[str, int, int]:
-    """An mtime beyond what SQLite holds (after 2262) is clamped, not refused."""
+def _identity(source: SourceFile) -> tuple[str | bytes, int, int]:
+    """The cache key by path: the path as text, or its bytes when it is not UTF-8 (SQLite text
+    cannot hold the surrogates Python keeps such names as). An mtime beyond what SQLite holds
+    (after 2262) is clamped, not refused."""
+    path = str(source.path.resolve())
+    key = path if is_text(path) else os.fsencode(path)
     low, high = _SQLITE_INT
-    return str(source.path.resolve()), source.size, min(max(int(source.mtime * 1e9), low), high)
+    return key, source.size, min(max(int(source.mtime * 1e9), low), high)
 
 
 def analyse_cached(source: SourceFile, cache_path: Path | None = None) -> Analysed | Problem:

@@ -12,7 +12,7 @@ from typing import NoReturn
 import click
 
 from . import settings
-from .bundle import FrontMatterError
+from .bundle import BundleConflict, FrontMatterError
 from .cameras import describe, survey
 from .config import (
     BadSettings,
@@ -34,6 +34,7 @@ from .pipeline import (
     HeaderChoice,
     IngestError,
     IngestReport,
+    OverlapError,
     choose_header,
     ingest,
 )
@@ -44,6 +45,7 @@ from .storage import StorageError, StoreOptions, open_store
 from .sync import EXIT_LOCKED, LockHeld, sync
 
 USER_MUST_ACT = 1
+BAD_OPTION = 2
 
 
 class Progress:
@@ -146,6 +148,7 @@ def main() -> None:
 @store_options
 @selection_options
 @setting_option("title_template")
+@setting_option("event")
 @setting_option("sizes")
 @setting_option("quality")
 @setting_option("formats")
@@ -171,7 +174,9 @@ def ingest_command(**kwargs) -> None:
     )
     try:
         report = ingest(options, Progress(enabled=not as_json))
-    except (IngestError, HeaderNotFound, FrontMatterError, StorageError) as err:
+    except OverlapError as err:
+        _fail(str(err), as_json, BAD_OPTION)
+    except (IngestError, HeaderNotFound, FrontMatterError, BundleConflict, StorageError) as err:
         _fail(str(err), as_json)
     if as_json:
         _echo(json.dumps(report.to_json(), ensure_ascii=False))
@@ -395,7 +400,7 @@ def summary(report: IngestReport) -> str:
         f"renditions: {report.uploaded} {'to upload' if report.dry_run else 'uploaded'}, "
         f"{report.reused} already in the store ({report.store})",
         f"manifest: {_manifest_line(report)}",
-        f"bundle: {report.bundle}",
+        f"bundle: {report.bundle} ({_bundle_line(report)})",
     ]
     for group in report.duplicates.groups:
         for dup in group.duplicates:
@@ -405,6 +410,13 @@ def summary(report: IngestReport) -> str:
             )
     if report.dry_run:
         lines += [f"  would upload {key}" for key in report.plan.upload]
+        changes = report.bundle_plan
+        lines += [f"  would add {report.bundle}/{rel}" for rel in changes.add]
+        lines += [f"  would replace {report.bundle}/{rel}" for rel in changes.replace]
+        lines += [f"  would remove {report.bundle}/{rel}" for rel in changes.remove]
+    if report.kept:
+        lines.append(f"kept in the bundle ({len(report.kept)}):")
+        lines += [f"  {k.path}: {k.reason}" for k in report.kept]
     if report.excluded:
         lines.append(f"left out by rating ({len(report.excluded)}):")
         lines += [f"  {e.photo.source.display}: {e.reason}" for e in report.excluded]
@@ -417,6 +429,16 @@ def summary(report: IngestReport) -> str:
         lines.append(f"warnings, photos used ({len(report.warnings)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.warnings]
     return "\n".join(lines)
+
+
+def _bundle_line(report: IngestReport) -> str:
+    changes, would = report.bundle_plan, "would be " if report.dry_run else ""
+    counts = [
+        f"{len(changes.add)} {would}added",
+        f"{len(changes.replace)} {would}replaced",
+        f"{len(changes.remove)} {would}removed",
+    ]
+    return ", ".join(counts) + f", {len(changes.unchanged)} unchanged files"
 
 
 def _manifest_line(report: IngestReport) -> str:

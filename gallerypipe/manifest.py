@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from . import __version__
 from .model import DuplicateGroup, GalleryItem, Photo, Placeholder, Problem, Rendition
+from .names import is_text, name_bytes_hex, readable
 from .placeholders import BASE83
 from .storage import StorageError, safe_key
 
@@ -139,33 +140,36 @@ def _is_hex(value: object, length: int) -> bool:
 def build_manifest(
     event: str,
     items: Sequence[GalleryItem],
-    header: GalleryItem,
+    header: GalleryItem | None,
     groups: Sequence[DuplicateGroup],
     problems: Sequence[Problem],
     excluded: Sequence[tuple[str, str]] = (),
+    files: Mapping[str, str] | None = None,
 ) -> dict:
     """A plain, deterministic structure: the same inputs give the same bytes.
 
-    excluded: (source, reason) for photos left out by their rating.
+    excluded: (source, reason) for photos left out by their rating. header: None when the
+    page keeps the user's own header (a file that is not one of these photos).
     """
     return {
         "schema": SCHEMA,
         "generator": f"gallerypipe {__version__}",
         "event": event,
-        "header": header.photo.id,
-        "photos": [_photo(item) for item in items],
+        "header": header.photo.id if header else None,
+        "photos": [_photo(item, (files or {}).get(item.photo.id)) for item in items],
         "decisions": _decisions(items, groups)
-        + [{"action": "excluded", "source": src, "reason": why} for src, why in excluded],
-        "skipped": [{"path": p.path, "reason": p.reason} for p in problems],
+        + [{"action": "excluded", **_source(src), "reason": why} for src, why in excluded],
+        "skipped": [{"path": readable(p.path), "reason": p.reason} for p in problems],
     }
 
 
-def _photo(item: GalleryItem) -> dict:
+def _photo(item: GalleryItem, file: str | None) -> dict:
     photo = item.photo
     return {
         "id": photo.id,
         "number": item.number,
-        "source": photo.source.relative,
+        **({"file": file} if file else {}),
+        **_source(photo.source.relative),
         "sha256": photo.analysis.sha256,
         "capture_time": photo.taken.isoformat(),
         "capture_time_from_file": photo.time_from_file,
@@ -176,6 +180,14 @@ def _photo(item: GalleryItem) -> dict:
         "renditions": _renditions(item.renditions),
         **({"placeholder": asdict(item.placeholder)} if item.placeholder else {}),
     }
+
+
+def _source(path: str) -> dict:
+    """The source path as text; a name that is not UTF-8 is shown escaped (`caf\\xe9.jpg`) and
+    its bytes kept in hex (`source_bytes`), so nothing is lost."""
+    if is_text(path):
+        return {"source": path}
+    return {"source": readable(path), "source_bytes": name_bytes_hex(path)}
 
 
 def _camera(photo: Photo) -> str | None:
@@ -206,11 +218,11 @@ def _decisions(items: Sequence[GalleryItem], groups: Sequence[DuplicateGroup]) -
             decisions.append(
                 {
                     "action": "dropped",
-                    "source": dup.photo.source.relative,
+                    **_source(dup.photo.source.relative),
                     "reason": dup.reason,
                     "distance": dup.distance,
                     "duplicate_of": group.keep.id,
-                    "kept_source": group.keep.source.relative,
+                    "kept_source": readable(group.keep.source.relative),
                     "kept_because": group.why_kept,
                 }
             )
@@ -219,7 +231,7 @@ def _decisions(items: Sequence[GalleryItem], groups: Sequence[DuplicateGroup]) -
             decisions.append(
                 {
                     "action": "companion",
-                    "source": posixpath.join(posixpath.dirname(item.photo.source.relative), raw),
+                    **_source(posixpath.join(posixpath.dirname(item.photo.source.relative), raw)),
                     "photo": item.photo.id,
                     "reason": "RAW file beside its JPEG, recorded and not processed",
                 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +36,8 @@ from .model import (
     SourceFile,
     largest_jpeg,
 )
+from .names import readable
+from .ownership import BundleLocked, bundle_lock, load_record
 from .parallel import run_all
 from .publish import (
     PreviousManifest,
@@ -47,11 +50,11 @@ from .publish import (
 )
 from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
 from .scan import ScanResult, scan
-from .storage import Storage, StoredObject, StoreOptions, atomic_write, open_store
+from .storage import Storage, StoredObject, StoreOptions, open_store
 
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
-DEFAULT_TITLE = "{event}, photo {n}"
+DEFAULT_TITLE = "{event}, {date} {time}"  # nothing positional: a title stays with its photo
 
 
 class IngestError(Exception):
@@ -76,6 +79,7 @@ class IngestOptions:
     clock_offsets: tuple[ClockOffset, ...] = ()
     include_rejected: bool = False  # keep photos rated -1 (never as the header)
     min_rating: int | None = None  # keep only photos rated at least this
+    event: str | None = None  # the short event name for titles; default: the bundle's folder
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ class IngestReport:
     manifest_archived: str | None = None
     repaired: int = 0  # planned reuses uploaded after all (the store's copy had another size)
     warnings: tuple[Problem, ...] = ()  # photos read and used, worth a look, and why
+    bundle_plan: bundle_stage.BundlePlan = field(default_factory=bundle_stage.BundlePlan)
+    kept: tuple[bundle_stage.Kept, ...] = ()  # the user's files and choices, left as they were
 
     @property
     def uploaded(self) -> int:
@@ -150,6 +156,8 @@ class IngestReport:
             "rendered": self.rendered,
             "manifest_changed": self.manifest_changed,
             "manifest_archived": self.manifest_archived,
+            "bundle_files": self.bundle_plan.to_json(),
+            "kept": [{"path": k.path, "reason": k.reason} for k in self.kept],
             "dry_run": self.dry_run,
         }
 
@@ -201,49 +209,185 @@ class HeaderChoice:
 def choose_header(options: IngestOptions, progress: Progress | None = None) -> HeaderChoice:
     """What ingest would take as the header, and the ranking it comes from (writes nothing)."""
     kept = select(options, progress).dedup.kept
-    header = pick_header(kept, options.header)
-    return HeaderChoice(header, tuple(rank(candidates(kept))), options.header is not None)
+    asked = None if _auto(options.header) else options.header
+    header = pick_header(kept, asked)
+    return HeaderChoice(header, tuple(rank(candidates(kept))), asked is not None)
+
+
+class OverlapError(IngestError):
+    """SRC, the bundle and the local store overlap; refused before anything is read (exit 2)."""
+
+
+def check_paths(sources: Sequence[Path], bundle: Path, store: str) -> None:
+    """Refuse a bundle or local store inside a SRC (its files would be scanned as photos next
+    time), a SRC inside either (gallerypipe would write among the originals), or one the same."""
+    places = {"the bundle": bundle}
+    if not store.startswith("s3://"):
+        places["the store"] = Path(store.removeprefix("file://"))
+    for src in sources:
+        source = Path(src).resolve()
+        for what, path in places.items():
+            where = path.resolve()
+            if source == where:
+                how = f"SRC {src} is {what}"
+            elif where.is_relative_to(source):
+                how = f"{what} {path} lies inside SRC {src}"
+            elif source.is_relative_to(where):
+                how = f"SRC {src} lies inside {what} {path}"
+            else:
+                continue
+            raise OverlapError(
+                f"{readable(how)}: refused, nothing was read or written (gallerypipe would scan "
+                "its own output as photos, or write among the originals); keep the bundle and "
+                "the store outside the camera folders"
+            )
 
 
 def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
-    progress = progress or (lambda stage, done, total: None)
+    check_paths(options.sources, options.bundle, options.store)
     chosen = select(options, progress)
+    if options.dry_run:
+        return _ingest(options, chosen, progress)
+    try:
+        with bundle_lock(options.bundle):
+            return _ingest(options, chosen, progress)
+    except BundleLocked as err:
+        raise IngestError(str(err)) from err
+
+
+def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None) -> IngestReport:
+    progress = progress or (lambda stage, done, total: None)
     dedup, problems = chosen.dedup, chosen.problems  # render failures are added to problems
-    header = pick_header(dedup.kept, options.header)
+    header = pick_header(dedup.kept, None if _auto(options.header) else options.header)
     page = bundle_stage.read_page(options.bundle / "index.md")
-    event = str(page.data.get("title") or _humanize(options.bundle.name))
+    record = load_record(options.bundle)
+    choices = bundle_stage.user_choices(options.bundle, page, record, options.header is not None)
+    users_header = choices.header is not None and not choices.header_overridden
+    event = options.event or _humanize(options.bundle.name)  # short, not the page's title
     store = open_store(options.store, options.store_options)
     existing = store.list()
     previous = read_previous(store, existing)
     known = Known(known_renditions(previous.data), known_placeholders(previous.data))
+    names = bundle_stage.gallery_files(dedup.kept)
     planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
     claimed = {key: r.bytes for key, r in known.renditions.items()}
     plan = plan_publish((r.key for rs in planned.values() for r in rs), existing, claimed)
+    early = bundle_stage.plan_bundle(
+        options.bundle,
+        _early_targets(dedup.kept, planned, known, header, users_header, names),
+        record,
+    )
+    if early.conflicts:  # before the store or the bundle is changed
+        raise bundle_stage.conflict_error(options.bundle, early.conflicts)
     if options.dry_run:
-        return _report(options, chosen, header, store, plan, None, previous, False)
+        return _report(options, chosen, header, store, plan, None, previous, False, early, choices)
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
         done, run = _render_and_upload(
             dedup.kept, planned, known, plan, existing, store, Path(staging), options, progress
         )
         problems += run.failed
-        kept = [p for p in dedup.kept if p.id in done.renditions]
+        kept = sorted(  # the gallery's order is its file names' (Hugo lists resources so)
+            (p for p in dedup.kept if p.id in done.renditions), key=lambda p: names[p.id]
+        )
         if header.id not in done.renditions:
             header = pick_header(kept)
-        items = _gallery_items(kept, done, event, options.title_template)
-        header_item = next(i for i in items if i.photo.id == header.id)
+        auto = _titles(kept, event, options.title_template)
+        items = _gallery_items(kept, done, {**auto, **choices.titles})
+        header_item = None if users_header else next(i for i in items if i.photo.id == header.id)
         excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
-        manifest = build_manifest(event, items, header_item, dedup.groups, problems, excluded)
+        files = {i: f"{bundle_stage.GALLERY_DIR}/{name}" for i, name in names.items()}
+        manifest = build_manifest(
+            event, items, header_item, dedup.groups, problems, excluded, files
+        )
         manifest_bytes = to_bytes(manifest)
         # The store first: a publisher that loses the race for the manifest leaves its bundle
         # as it was, and the bundle never describes a gallery the store does not have.
         changed = publish_manifest(store, manifest_bytes, previous)
-        fetch = functools.partial(_fetch_largest, store, Path(staging))
+        targets = _targets(items, header_item, auto, manifest_bytes, names)
+        owned = set(record.files) | {t.rel for t in targets}
+        entries = page.data.get("resources")
+        resources = bundle_stage.resource_entries(
+            items, header_item, entries if isinstance(entries, list) else [], owned, choices, names
+        )
         defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
+        text = bundle_stage.render_page(page, resources, defaults)
+        content = _bundle_content(store, Path(staging), items, manifest_bytes)
         with naming(options.bundle):
-            bundle_stage.write_bundle(options.bundle, items, header_item, fetch, defaults)
-    with naming(options.bundle / MANIFEST_KEY):
-        atomic_write(options.bundle / MANIFEST_KEY, manifest_bytes)  # for the site build to read
-    return _report(options, chosen, header, store, plan, run, previous, changed)
+            written = bundle_stage.write_bundle(options.bundle, targets, content, text, record)
+    return _report(options, chosen, header, store, plan, run, previous, changed, written, choices)
+
+
+def _auto(header: Path | None) -> bool:
+    """`--header auto`: gallerypipe's own pick, over a header set in the page's front matter."""
+    return header is not None and str(header) == "auto"
+
+
+def _early_targets(
+    kept: Sequence[Photo],
+    planned: Mapping[str, tuple],
+    known: Known,
+    header: Photo,
+    users_header: bool,
+    names: Mapping[str, str],
+) -> list[bundle_stage.Target]:
+    """The bundle files a run would write, before rendering: contents known from the previous
+    manifest where it describes the photo's renditions."""
+    shas: dict[str, str | None] = {}
+    for photo in kept:
+        renditions = [known.renditions.get(r.key) for r in planned[photo.id]]
+        shas[photo.id] = (
+            largest_jpeg([r for r in renditions if r]).sha256 if all(renditions) else None
+        )
+    targets = [
+        bundle_stage.Target(f"{bundle_stage.GALLERY_DIR}/{names[p.id]}", shas[p.id], p.id)
+        for p in kept
+    ]
+    if not users_header:
+        targets.append(bundle_stage.Target(bundle_stage.HEADER_FILE, shas[header.id], header.id))
+    return [*targets, bundle_stage.Target(MANIFEST_KEY, None)]
+
+
+def _targets(
+    items: Sequence[GalleryItem],
+    header: GalleryItem | None,
+    auto_titles: Mapping[str, str],
+    manifest: bytes,
+    names: Mapping[str, str],
+) -> list[bundle_stage.Target]:
+    """Every bundle file this run writes, with its content's sha256 and gallerypipe's title."""
+    targets = [
+        bundle_stage.Target(
+            f"{bundle_stage.GALLERY_DIR}/{names[item.photo.id]}",
+            item.largest.sha256,
+            item.photo.id,
+            auto_titles[item.photo.id],
+        )
+        for item in items
+    ]
+    if header is not None:
+        targets.append(
+            bundle_stage.Target(
+                bundle_stage.HEADER_FILE,
+                header.largest.sha256,
+                header.photo.id,
+                auto_titles[header.photo.id],
+            )
+        )
+    sha = hashlib.sha256(manifest).hexdigest()
+    return [*targets, bundle_stage.Target(MANIFEST_KEY, sha)]  # for the site build to read
+
+
+def _bundle_content(
+    store: Storage, staging: Path, items: Sequence[GalleryItem], manifest: bytes
+) -> Callable[[bundle_stage.Target], bytes]:
+    by_id = {item.photo.id: item for item in items}
+
+    def content(target: bundle_stage.Target) -> bytes:
+        if target.rel == MANIFEST_KEY:
+            return manifest
+        return _fetch_largest(store, staging, by_id[target.photo or ""])
+
+    return content
 
 
 def analyse_all(
@@ -447,17 +591,23 @@ def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:
     return staged.read_bytes() if staged.exists() else store.get(item.largest.key)
 
 
+def _titles(kept: Sequence[Photo], event: str, template: str) -> dict[str, str]:
+    """Each photo's own title (its caption), else the template's; by photo id."""
+    return {
+        photo.id: photo.meta.title
+        or photo.meta.description
+        or make_title(template, event, n, photo)
+        for n, photo in enumerate(kept, 1)
+    }
+
+
 def _gallery_items(
-    kept: Sequence[Photo],
-    done: Rendered,
-    event: str,
-    template: str,
+    kept: Sequence[Photo], done: Rendered, titles: Mapping[str, str]
 ) -> list[GalleryItem]:
     items = []
     for n, photo in enumerate(kept, 1):
-        title = photo.meta.title or photo.meta.description or make_title(template, event, n, photo)
         renditions, placeholder = done.renditions[photo.id], done.placeholders[photo.id]
-        items.append(GalleryItem(n, photo, title, renditions, placeholder))
+        items.append(GalleryItem(n, photo, titles[photo.id], renditions, placeholder))
     return items
 
 
@@ -469,7 +619,7 @@ def make_title(template: str, event: str, n: int, photo: Photo) -> str:
         date=photo.taken.date().isoformat(),
         time=photo.taken.strftime("%H:%M"),
         camera=photo.meta.model or photo.meta.make or "",
-        filename=photo.source.path.name,
+        filename=readable(photo.source.path.name),
     )
 
 
@@ -499,15 +649,18 @@ def _report(
     run: RenderRun | None,
     previous: PreviousManifest,
     changed: bool,
+    bundle_plan: bundle_stage.BundlePlan,
+    choices: bundle_stage.UserChoices,
 ) -> IngestReport:
     replaced = previous.raw is not None and (changed or options.dry_run)
+    users_header = choices.header is not None and not choices.header_overridden
     return IngestReport(
         found=len(chosen.scanned.photos),
         photos=len(chosen.dedup.kept),
         duplicates=chosen.dedup,
         skipped=tuple(chosen.problems),
         ignored=chosen.scanned.ignored,
-        header=header.source.display,
+        header=str(choices.header.get("src")) if users_header else header.source.display,
         bundle=str(options.bundle),
         store=store.url,
         manifest=MANIFEST_KEY,
@@ -520,6 +673,8 @@ def _report(
         excluded=chosen.excluded,
         manifest_archived=archive_key(previous) if replaced else None,
         warnings=_published(chosen.warnings, chosen.problems),
+        bundle_plan=bundle_plan,
+        kept=choices.kept() + bundle_plan.kept,
     )
 
 

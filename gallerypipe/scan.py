@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Problem, SourceFile
+from .names import readable
 
 RAW_EXTENSIONS = frozenset(
     [
@@ -86,7 +87,7 @@ def scan(sources: Iterable[Path]) -> ScanResult:
     for root in sources:
         root = Path(root)
         if not root.exists():
-            problems.append(Problem(str(root), "no such file or folder"))
+            problems.append(Problem(readable(str(root)), "no such file or folder"))
             continue
         found = sorted(_walk(root))
         beside = _siblings(root) if root.is_file() else found  # a RAW or sidecar next to a file
@@ -145,11 +146,12 @@ def _sidecars(path: Path, raws: list[str], xmps: dict[tuple[Path, str], str]) ->
 
 
 def _names(path: Path, root: Path) -> tuple[str, str]:
-    """The path as the user would find it, and the same from the SRC folder's name down."""
+    """The path as the user would find it (printable: bytes that are not UTF-8 escaped), and the
+    same from the SRC folder's name down (exact, for the manifest to keep losslessly)."""
     if root.is_file():
-        return str(root), root.name
+        return readable(str(root)), root.name
     inside = path.relative_to(root)
-    return str(root / inside), (Path(root.resolve().name) / inside).as_posix()
+    return readable(str(root / inside)), (Path(root.resolve().name) / inside).as_posix()
 
 
 def _classify(

@@ -334,6 +334,13 @@ INGEST = (
         + ".",
         metavar="TEMPLATE",
     ),
+    Setting(
+        "event",
+        text,
+        None,
+        "Short event name for titles ({event}); default: the bundle's folder name.",
+        metavar="NAME",
+    ),
     Setting("sizes", sizes, _RENDER.sizes, "Long edges of the renditions, px.", metavar="PX,PX,…"),
     Setting(
         "quality",
@@ -479,6 +486,7 @@ def ingest_options(
         store_options=store_options(values),
         dry_run=dry_run,
         title_template=v["title_template"],
+        event=v["event"],
         cache=analysis_cache(values),
         render=render_settings(values),
         clock_offsets=v["clock_offsets"],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class LocalStorage:
             return {}
         found = {}
         for path in self.root.rglob("*"):
-            if path.is_file() and not path.name.startswith(".tmp-"):
+            if path.is_file() and not is_temp_name(path.name):
                 key = path.relative_to(self.root).as_posix()
                 stat = path.stat()
                 found[key] = StoredObject(key, stat.st_size, "", stat.st_mtime)
@@ -90,16 +91,64 @@ class LocalStorage:
             path.unlink(missing_ok=True)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write data so that readers see the old file or the whole new one, never a part."""
+TEMP_PREFIX = ".gp-"  # + 8 random hex digits: 12 bytes, however long the final name is
+
+
+def is_temp_name(name: str) -> bool:
+    """A temporary file of a run (this version's `.gp-…`, or an older version's `.tmp-…`)."""
+    return name.startswith((TEMP_PREFIX, ".tmp-"))
+
+
+def temp_file(folder: Path) -> tuple[Path, int]:
+    """A new file with a random name of this run's own (`.gp-` and 8 hex digits), opened for
+    writing; created 0666 less the umask, as any program's new file is."""
+    for _ in range(100):
+        path = folder / f"{TEMP_PREFIX}{secrets.token_hex(4)}"
+        try:
+            return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary name")
+
+
+def atomic_write(path: Path, data: bytes, staging: Path | None = None) -> None:
+    """Write data so that readers see the old file or the whole new one, never a part.
+
+    The data goes to a temporary file in `staging` (default: the same folder; it must be on the
+    same filesystem), then is renamed over `path`. A new file gets the user's umask (0644 with
+    022); a replaced one keeps its mode.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    tmp, fd = temp_file(staging or path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        keep_mode(path, tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def keep_mode(path: Path, tmp: Path) -> None:
+    """Give tmp the mode of the file it will replace, if there is one."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return
+    os.chmod(tmp, mode)
+
+
+def write_if_changed(path: Path, data: bytes, staging: Path | None = None) -> bool:
+    """atomic_write, unless the file already holds exactly these bytes (its mtime then stays).
+
+    Returns whether anything was written."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write(path, data, staging)
+    return True

@@ -48,7 +48,7 @@ def kill_at(args: list[str], after: float, env: dict) -> None:
 def assert_visible_files_complete(bundle: Path) -> None:
     """Whatever a reader can see right after the kill is whole: JPEGs decode, index.md parses."""
     for path in bundle.rglob("*.jpg"):
-        if not path.name.startswith(".tmp-"):
+        if not path.name.startswith((".tmp-", ".gp-")):
             with Image.open(path) as img:
                 img.load()
     if (bundle / "index.md").exists():
@@ -62,7 +62,7 @@ def assert_consistent(bundle: Path, store_url: str, env_store_options) -> None:
     on_disk = sorted(f"gallery/{p.name}" for p in (bundle / "gallery").iterdir())
     assert gallery == on_disk, "front matter and gallery/ disagree"
     assert (bundle / "header.jpg").is_file()
-    assert not list(bundle.glob(".tmp-*"))
+    assert not list(bundle.glob(".tmp-*")) and not list(bundle.glob(".gp-*"))
     store = open_store(store_url, env_store_options)
     raw = store.get("manifest.json")
     assert (bundle / "manifest.json").read_bytes() == raw, "bundle and store manifests differ"

@@ -72,20 +72,22 @@ def test_json_summary_counts_what_was_found(published) -> None:
     assert summary["ignored"]["macOS resource forks (._*)"] == 1
 
 
-def test_bundle_front_matter_is_numbered_in_capture_order(published) -> None:
+def test_bundle_front_matter_is_in_capture_order_with_stable_names(published) -> None:
     _, bundle, store = published
     manifest = json.loads((store / "manifest.json").read_text())
     resources = front_matter(bundle / "index.md")["resources"]
     header, gallery = resources[0], resources[1:]
     assert header["name"] == "header" and header["title"]
     assert (bundle / header["src"]).is_file()
-    assert [e["name"] for e in gallery] == [f"gallery-{n:03d}" for n in range(1, 11)]
     times = [p["capture_time"] for p in manifest["photos"]]
     assert times == sorted(times)
-    sources = [Path(p["source"]).stem.lower() for p in manifest["photos"]]
-    assert [e["src"] for e in gallery] == [
-        f"gallery/{n:03d}-{stem}.jpg" for n, stem in enumerate(sources, 1)
-    ]
+    assert [e["src"] for e in gallery] == [p["file"] for p in manifest["photos"]]
+    for entry, photo in zip(gallery, manifest["photos"], strict=True):
+        stamp = photo["capture_time"][:19].replace("-", "").replace(":", "").replace("T", "-")
+        stem = Path(photo["source"]).stem.lower()
+        assert entry["src"] == f"gallery/{stamp}-{stem}.jpg"  # capture time, then the name
+        assert entry["name"] == "gallery-" + Path(entry["src"]).stem
+    assert [e["name"] for e in gallery] == sorted(e["name"] for e in gallery), "name order"
     assert gallery[0]["title"] == CAPTION
     assert all(e["title"] and e["title"].strip() for e in gallery)
     assert sorted(p.name for p in (bundle / "gallery").iterdir()) == [
@@ -287,10 +289,11 @@ def test_existing_page_keeps_its_keys_and_body(cards: Path, tmp_path: Path) -> N
     assert text.endswith('---\nA day of talks.\n\n{{< gallery folder="gallery" title="" >}}\n')
     data = front_matter(bundle / "index.md")
     names = [r["name"] for r in data["resources"]]
-    assert names[0] == "header" and names[-1] == "slides"
-    assert "gallery-:counter" not in names and names.count("header") == 1
+    assert names[0] == "header" and names[-1] == "slides"  # gallery/IMG_5107.jpg is not there
+    assert names.count("header") == 1, "an entry for a file that is not there is replaced"
+    assert names[-2] == "gallery-:counter", "the person's own pattern entry is kept, after ours"
     assert data["resources"][1]["title"] == CAPTION
-    assert data["resources"][2]["title"] == "Spark 2018, photo 2"  # the page's title, not the dir
+    assert data["resources"][2]["title"] == "Spark 2018, 2018-06-14 09:06"  # folder, time
 
 
 def test_dry_run_writes_nothing(cards: Path, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def jpeg() -> bytes:
 
 
 def leftovers(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.startswith(".tmp-")]
+    return [p for p in root.rglob("*") if p.name.startswith((".tmp-", ".gp-"))]
 
 
 @pytest.mark.parametrize(
