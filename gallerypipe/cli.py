@@ -194,7 +194,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @store_options
 @selection_options
 @click.option("--title-template", default=DEFAULT_TITLE, show_default=True)
-@click.option("--sizes", default="2048,1024,480", show_default=True, help="Long edges, px.")
+@click.option("--sizes", default="2048,1280,800,640,480", show_default=True, help="Long edges, px.")
 @click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100))
 @click.option(
     "--formats",

@@ -118,11 +118,13 @@ def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
     for photo in manifest["photos"]:
         long_edges = [max(r["width"], r["height"]) for r in photo["renditions"]]
         assert long_edges == [
-            min(s, max(photo["width"], photo["height"])) for s in (2048, 1024, 480) for _ in "jw"
+            min(s, max(photo["width"], photo["height"]))
+            for s in (2048, 1280, 800, 640, 480)
+            for _ in "jw"
         ]
         types = [r["content_type"] for r in photo["renditions"]]
-        assert types == ["image/jpeg", "image/webp"] * 3
-        assert [r["key"].rsplit(".", 1)[1] for r in photo["renditions"]] == ["jpg", "webp"] * 3
+        assert types == ["image/jpeg", "image/webp"] * 5
+        assert [r["key"].rsplit(".", 1)[1] for r in photo["renditions"]] == ["jpg", "webp"] * 5
         placeholder = photo["placeholder"]
         assert (placeholder["width"], placeholder["height"]) == (
             photo["renditions"][0]["width"],
