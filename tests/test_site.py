@@ -141,6 +141,9 @@ def test_story_page_lists_every_photo_in_capture_order(
     assert all(i.sources for i in page.items), "gallerypipe publishes WebP: a <source> each"
     assert all("background-color:#" in i.img["style"] for i in page.items), "dominant colours"
     assert page.gallery_title is None, 'title="" gives no heading'
+    described = [p["number"] for p in story.manifest["photos"] if "description" in p]
+    assert described == [1], "only the photo with a caption of its own has a description"
+    assert [i.img["alt"] for i in page.items] == [""] * 10, "no alt repeats its caption"
     assert (result.public / STORY / "header.jpg").is_file()
     print(f"{hugo}: built in {result.seconds:.2f} s")
 
