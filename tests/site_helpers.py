@@ -169,12 +169,19 @@ class Build:
         return [line for line in (self.stderr + self.stdout).splitlines() if WARNING.search(line)]
 
 
-def build_site(hugo: Hugo, site: Path, dest: Path, public_url: str | None = PUBLIC_URL) -> Build:
-    """`hugo` on site into dest; fails the test on a non-zero exit. No HUGO_* from outside."""
+def build_site(
+    hugo: Hugo,
+    site: Path,
+    dest: Path,
+    public_url: str | None = PUBLIC_URL,
+    resources: Path | None = None,
+) -> Build:
+    """`hugo` on site into dest; fails the test on a non-zero exit. No HUGO_* from outside.
+    resources: Hugo's resourceDir (default: shared by the test builds of this Hugo)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUGO_")}
     # Hugo's processed images (resources/_gen), shared by every build of this Hugo: a file's WebP
     # copies are named by its content, so a build of the same photos skips making them again.
-    env["HUGO_RESOURCEDIR"] = str(HUGO_RESOURCES / hugo.origin)
+    env["HUGO_RESOURCEDIR"] = str(resources or HUGO_RESOURCES / hugo.origin)
     if public_url is not None:
         env["HUGO_PARAMS_PUBLICURL"] = public_url
     cmd = [
@@ -366,6 +373,11 @@ def playwright_node() -> Path:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
+        # the browser may stop reading (Lighthouse ends its load early): no traceback for that
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().copyfile(source, outputfile)
 
 
 class _ProductionHandler(_QuietHandler):
