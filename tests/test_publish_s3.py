@@ -140,14 +140,14 @@ def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> Non
     assert dry.returncode == 0
     plan = json.loads(dry.stdout)
     assert plan["delete"] == [f"renditions/orphan-{n}.jpg" for n in range(3)]
-    assert plan["deleted"] == [] and len(store.list()) == 64
+    assert plan["deleted"] == [] and len(store.list()) == 104
     capped = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "2")
     assert capped.returncode == 1 and "max-delete" in capped.stderr
-    assert len(store.list()) == 64
+    assert len(store.list()) == 104
     fresh = plan_prune(store, min_age=3600)
     assert fresh.delete == () and fresh.too_recent == 3
     done = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "3")
-    assert done.returncode == 0 and len(store.list()) == 61
+    assert done.returncode == 0 and len(store.list()) == 101
     assert not verify(store).problems
 
 
