@@ -92,8 +92,13 @@ PATTERNS = {
 _KNOWN_KEYS = {" ".join(text.split()).casefold() for text in KNOWN}
 
 
-def boilerplate(text: str | None, make: str | None = None, model: str | None = None) -> str | None:
-    """Why a description is camera boilerplate ("" for none); None when it is a real caption."""
+def boilerplate(
+    text: str | None, make: str | None = None, model: str | None = None, *, title: bool = False
+) -> str | None:
+    """Why a description is camera boilerplate ("" for none); None when it is a real caption.
+
+    A title (XMP dc:title, IPTC ObjectName) is typed by a person, never by a camera's firmware:
+    one of punctuation only (`~`, `...`) is meant, so that rule is for descriptions alone."""
     normal = " ".join((text or "").split())
     if not normal:
         return "blank"
@@ -111,13 +116,17 @@ def boilerplate(text: str | None, make: str | None = None, model: str | None = N
     if normal.isupper() and upper_rule.match(normal):
         return "a maker's '… DIGITAL CAMERA'"
     for why, pattern in PATTERNS.items():
+        if title and why == "punctuation only":
+            continue
         if pattern is not upper_rule and pattern.match(normal):
             return why
     return None
 
 
-def caption(text: str | None, make: str | None = None, model: str | None = None) -> str | None:
+def caption(
+    text: str | None, make: str | None = None, model: str | None = None, *, title: bool = False
+) -> str | None:
     """The text trimmed, or None when it is blank or camera boilerplate."""
-    if text is None or boilerplate(text, make, model) is not None:
+    if text is None or boilerplate(text, make, model, title=title) is not None:
         return None
     return text.strip()

@@ -175,6 +175,7 @@ def _photo(item: GalleryItem, file: str | None) -> dict:
         "capture_time_from_file": photo.time_from_file,
         "camera": _camera(photo),
         "title": item.title,
+        **({"description": words} if (words := _description(photo)) else {}),
         "width": photo.analysis.width,
         "height": photo.analysis.height,
         "renditions": _renditions(item.renditions),
@@ -188,6 +189,13 @@ def _source(path: str) -> dict:
     if is_text(path):
         return {"source": path}
     return {"source": readable(path), "source_bytes": name_bytes_hex(path)}
+
+
+def _description(photo: Photo) -> str | None:
+    """The photographer's own words for the photo (EXIF description, else the XMP/IPTC title or
+    caption), for a site's alt text; None when there are none (a title from the template is a
+    name, not a description)."""
+    return photo.meta.description or photo.meta.title
 
 
 def _camera(photo: Photo) -> str | None:

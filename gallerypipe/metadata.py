@@ -109,13 +109,16 @@ def read_photo_metadata(blocks: Blocks, sidecars: Sidecars = ()) -> Metadata:
     def clean(text: str | None) -> str | None:
         return caption(text, make, model)
 
+    def clean_title(text: str | None) -> str | None:
+        return caption(text, make, model, title=True)
+
     description = (
         clean(side.description)
         or clean(_text(tags.values.get("ImageDescription")))
         or _reconcile(clean(xmp.description), clean(iptc.caption), xmp_wins, has_iptc)
     )
-    title = clean(side.title) or _reconcile(
-        clean(xmp.title), clean(iptc.object_name), xmp_wins, has_iptc
+    title = clean_title(side.title) or _reconcile(
+        clean_title(xmp.title), clean_title(iptc.object_name), xmp_wins, has_iptc
     )
     found = _capture_time(tags, xmp, iptc, xmp_wins, has_iptc, problems)
     return Metadata(

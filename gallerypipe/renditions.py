@@ -60,7 +60,9 @@ class RenderSettingsError(ValueError):
 
 @dataclass(frozen=True)
 class RenderSettings:
-    sizes: tuple[int, ...] = (2048, 1024, 480)  # long edge in pixels
+    # Long edges in pixels. 1280 and 800 fit a full-width header on a desktop and a 1.75× phone, 640
+    # and 480 a gallery column on a 1.75× phone and a 1× desktop (docs/site.md, issue 19).
+    sizes: tuple[int, ...] = (2048, 1280, 800, 640, 480)
     jpeg_quality: int = 85
     formats: tuple[str, ...] = ("jpeg", "webp")
     webp_quality: int = 80
@@ -145,7 +147,7 @@ def fit(width: int, height: int, edge: int) -> tuple[int, int]:
 
 
 def render_photo(photo: Photo, settings: RenderSettings) -> RenderOutput | Problem:
-    """Decode once at the smallest sufficient scale, then resize 2048 → 1024 → 480 in turn.
+    """Decode once at the smallest sufficient scale, then resize to each smaller size in turn.
 
     Any failure, at decoding or later, is this photo's Problem: it never stops the other photos.
     """

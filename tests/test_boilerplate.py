@@ -59,3 +59,10 @@ def test_rules(text, make, model, why):
 def test_real_captions_are_kept(text):
     assert boilerplate(text, "OLYMPUS IMAGING CORP.", "E-M10") is None
     assert caption(f" {text} ", "OLYMPUS IMAGING CORP.", "E-M10") == text
+
+
+def test_a_title_of_punctuation_only_is_meant() -> None:
+    """A person types a title; `~` as a title is a choice, as a camera description it is noise."""
+    assert caption("~", title=True) == "~"
+    assert caption("~") is None
+    assert caption("OLYMPUS DIGITAL CAMERA", title=True) is None

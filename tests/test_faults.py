@@ -29,7 +29,7 @@ def test_publish_completes_through_resets_delays_and_503s(cards, tmp_path, s3_st
         through = StoreOptions(endpoint_url=proxy.endpoint, path_style=True, transfers=4)
         first = ingest(IngestOptions((cards,), tmp_path / "b", url, store_options=through))
         again = ingest(IngestOptions((cards,), tmp_path / "b", url, store_options=through))
-    assert first.uploaded == 60 and first.manifest_changed  # 10 photos × 3 sizes × JPEG, WebP
+    assert first.uploaded == 100 and first.manifest_changed  # 10 photos × 5 sizes × JPEG, WebP
     assert again.uploaded == 0 and not again.manifest_changed
     assert faults.counts["reset"] >= 3 and faults.counts["503"] >= 3 and faults.counts["delay"] >= 3
     assert not verify(S3Storage(url, direct)).problems, "every manifest key is in the store, intact"

@@ -66,7 +66,7 @@ def test_json_summary_counts_what_was_found(published) -> None:
     assert summary["photos"] == 10
     assert summary["duplicates"] == 2  # DSC_0044 (exact copy) and DSC_0045 (export)
     assert summary["skipped"] == []
-    assert summary["uploaded"] == 60 and summary["reused"] == 0
+    assert summary["uploaded"] == 100 and summary["reused"] == 0
     assert summary["bundle"] == str(bundle) and summary["store"] == str(store)
     assert summary["manifest"] == "manifest.json"
     assert summary["ignored"]["macOS resource forks (._*)"] == 1
@@ -120,11 +120,13 @@ def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
     for photo in manifest["photos"]:
         long_edges = [max(r["width"], r["height"]) for r in photo["renditions"]]
         assert long_edges == [
-            min(s, max(photo["width"], photo["height"])) for s in (2048, 1024, 480) for _ in "jw"
+            min(s, max(photo["width"], photo["height"]))
+            for s in (2048, 1280, 800, 640, 480)
+            for _ in "jw"
         ]
         types = [r["content_type"] for r in photo["renditions"]]
-        assert types == ["image/jpeg", "image/webp"] * 3
-        assert [r["key"].rsplit(".", 1)[1] for r in photo["renditions"]] == ["jpg", "webp"] * 3
+        assert types == ["image/jpeg", "image/webp"] * 5
+        assert [r["key"].rsplit(".", 1)[1] for r in photo["renditions"]] == ["jpg", "webp"] * 5
         placeholder = photo["placeholder"]
         assert (placeholder["width"], placeholder["height"]) == (
             photo["renditions"][0]["width"],
@@ -187,7 +189,7 @@ def test_rerun_decodes_nothing_and_changes_nothing(published, cards: Path, tmp_p
         "ingest", cards, "--bundle", bundle, "--store", store, "--json", cache=tmp_path / "cache"
     )
     summary = json.loads(result.stdout)
-    assert summary["uploaded"] == 0 and summary["reused"] == 60
+    assert summary["uploaded"] == 0 and summary["reused"] == 100
     assert summary["analysed"] == 0 and summary["rendered"] == 0
     assert summary["manifest_changed"] is False
     assert tree_digest(bundle) == before_bundle and tree_digest(store) == before_store
@@ -301,7 +303,7 @@ def test_dry_run_writes_nothing(cards: Path, tmp_path: Path) -> None:
     result = run_cli("ingest", cards, *args)
     assert result.returncode == 0
     summary = json.loads(result.stdout)
-    assert summary["dry_run"] is True and summary["uploaded"] == 60
+    assert summary["dry_run"] is True and summary["uploaded"] == 100
     assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists()
 
 

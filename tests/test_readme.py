@@ -83,10 +83,9 @@ def test_the_bundle_resources_and_placeholder_are_the_readmes(first_run) -> None
 
 def test_verify_and_prune_print_the_readme_lines(first_run) -> None:
     folder, _, _ = first_run
-    assert "`verify: 60 objects checked, all match`" in README
-    assert (
-        run(folder, "verify", "--store", "published") == "verify: 60 objects checked, all match\n"
-    )
+    verified = run(folder, "verify", "--store", "published").strip()
+    assert verified.endswith("objects checked, all match")
+    assert f"`{verified}`" in README
     prune = " ".join(run(folder, "prune", "--store", "published").split())
     assert f"`{prune}`" in " ".join(README.split())
 

@@ -70,9 +70,9 @@ def camera_output(camera_file) -> RenderOutput:
     return render(camera_file)
 
 
-def test_large_source_gets_the_three_long_edges(camera_output):
+def test_large_source_gets_every_long_edge(camera_output):
     edges = [max(r.width, r.height) for r in camera_output.renditions]
-    assert edges == [2048, 2048, 1024, 1024, 480, 480]  # JPEG and WebP at each
+    assert edges == [e for e in (2048, 1280, 800, 640, 480) for _ in "jw"]  # JPEG and WebP each
     for r, payload in zip(camera_output.renditions, camera_output.payloads, strict=True):
         img = decoded(payload)
         assert img.size == (r.width, r.height)
@@ -109,7 +109,9 @@ def test_small_source_is_never_enlarged_nor_duplicated(tmp_path):
     path = write_jpeg(tmp_path / "small.jpg", real_photo("picos", 900), **CANON)  # 900×675
     out = render(path)
     sizes = [(r.width, r.height) for r in out.renditions]
-    assert sizes == [(900, 675), (900, 675), (480, 360), (480, 360)]
+    assert sizes == [
+        (w, h) for w, h in ((900, 675), (800, 600), (640, 480), (480, 360)) for _ in "jw"
+    ]
     assert len({r.key for r in out.renditions}) == len(out.renditions)
     assert len(out.payloads) == len(out.renditions)
     for payload in out.payloads:
@@ -338,7 +340,7 @@ def test_grey_and_cmyk_jpegs_render_as_rgb(tmp_path, mode):
     path = tmp_path / f"{mode}.jpg"
     real_photo("picos", 1600).convert(mode).save(path, "JPEG", quality=90)
     out = render(path)
-    assert [max(r.width, r.height) for r in out.renditions][::2] == [1600, 1024, 480]
+    assert [max(r.width, r.height) for r in out.renditions][::2] == [1600, 1280, 800, 640, 480]
     with Image.open(path) as source:
         expected = source.convert("RGB")
     for payload in out.payloads:
@@ -361,6 +363,6 @@ def test_a_jpeg_with_an_mpf_preview_is_decoded_like_any_jpeg(tmp_path):
     with open_image(data) as img:
         assert decode_rgb(data, img, (1300, 866)).shape == (-(-photo.height * 5 // 8), 1500, 3)
     out = render(path)
-    assert [r.width for r in out.renditions][::2] == [2048, 1024, 480]
+    assert [r.width for r in out.renditions][::2] == [2048, 1280, 800, 640, 480]
     for payload in out.payloads:
         assert mean_abs_diff(decoded(payload), photo) < 3

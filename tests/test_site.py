@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from photos import real_photo, write_jpeg
+from photos import add_xmp, real_photo, write_jpeg, xmp_packet
 from PIL import Image
 from site_helpers import (
     EXAMPLE_SITE,
@@ -143,6 +143,9 @@ def test_story_page_lists_every_photo_in_capture_order(
     assert all(i.sources for i in page.items), "gallerypipe publishes WebP: a <source> each"
     assert all("background-color:#" in i.img["style"] for i in page.items), "dominant colours"
     assert page.gallery_title is None, 'title="" gives no heading'
+    described = [p["number"] for p in story.manifest["photos"] if "description" in p]
+    assert described == [1], "only the photo with a caption of its own has a description"
+    assert [i.img["alt"] for i in page.items] == [""] * 10, "no alt repeats its caption"
     assert (result.public / STORY / "header.jpg").is_file()
     print(f"{hugo}: built in {result.seconds:.2f} s")
 
@@ -170,10 +173,20 @@ def test_without_manifest_the_bundle_files_are_shown(
     assert [i.caption for i in page.items] == [r["title"] for r in gallery]
     assert [i.name for i in page.items] == [r["name"] for r in gallery]
     assert all(i.photo is None and "srcset" not in i.img for i in page.items)
-    for item in page.items:  # width and height read from the file by Hugo
+    for item in page.items:  # Hugo's WebP copies: the 3:2 crop the CSS shows, never enlarged
         with Image.open(copy.bundle / item.img["src"].removeprefix(f"/{STORY}/")) as img:
-            assert (item.img["width"], item.img["height"]) == (str(img.width), str(img.height))
+            widths = [
+                w for w in (480, 640, 800, 960) if w <= img.width and w * 2 // 3 <= img.height
+            ]
+        assert [s["type"] for s in item.sources] == ["image/webp"]
+        assert [int(c.split()[1][:-1]) for c in item.sources[0]["srcset"].split(", ")] == widths
+        assert (item.img["width"], item.img["height"]) == (
+            str(widths[-1]),
+            str(widths[-1] * 2 // 3),
+        )
+        assert item.img["alt"] == "" and item.img["loading"] == "lazy"
     assert page.header is not None and page.header["src"] == f"/{STORY}/header.jpg"
+    assert page.header["fetchpriority"] == "high"
     assert page.gallery_title == "Along the way"
 
     no_url = parse_story(build(any_hugo, story.site, tmp_path / "p2", public_url="").page(STORY))
@@ -206,7 +219,9 @@ def test_webp_sources_and_placeholders_only_when_the_manifest_has_them(
     assert one.sources[0]["sizes"] == one.img["sizes"]
     assert one.img["srcset"] == expected_srcset(first)  # the JPEG fallback stays
     assert pixel in one.img["style"]
-    assert all(not i.sources and "style" not in i.img for i in page.items[1:])
+    for item in page.items[1:]:  # no WebP; a placeholder Hugo made, as the default build's
+        assert not item.sources and "background-color" not in item.img["style"]
+        assert 'background-image:url("data:image/webp;base64,' in item.img["style"]
 
 
 def test_a_manifest_out_of_step_with_the_bundle_warns_and_shows_the_bundle_file(
@@ -502,8 +517,8 @@ def gotcha_story(tmp_path_factory: pytest.TempPathFactory) -> Story:
             make="Canon",
             model="Canon EOS 5D Mark III",
             taken=f"2018:06:14 10:00:{n:02d}",
-            description=caption,
         )
+        add_xmp(root / "card" / f"IMG_{n:04d}.JPG", xmp_packet(title=caption))  # a person's title
     site, bundle = new_site(root)
     options = IngestOptions(
         (root / "card",),
