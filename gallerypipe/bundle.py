@@ -38,6 +38,16 @@ __all__ = ["GALLERY_DIR", "HEADER_FILE", "STATE_FILE", "gallery_name", "stable_n
 IMAGE_SUFFIXES = frozenset([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff"])
 SHORTCODE = '{{< gallery folder="gallery" title="" >}}'
 _SHORTCODE_RE = re.compile(r"\{\{[<%]\s*gallery\b")
+_OLD_SHORTCODE_RE = re.compile(r"\{\{%\s*gallery\b")
+OLD_SHORTCODE_NOTE = (
+    "uses {{% gallery %}}, the form from before Hugo 0.60: current Hugo renders its HTML as "
+    'escaped text; write {{< gallery folder="gallery" >}} instead (left as it is)'
+)
+
+
+def page_notes(page: Page) -> tuple[Kept, ...]:
+    """What in the user's index.md gallerypipe leaves alone but the user should fix."""
+    return (Kept("index.md", OLD_SHORTCODE_NOTE),) if _OLD_SHORTCODE_RE.search(page.body) else ()
 
 
 class FrontMatterError(ValueError):

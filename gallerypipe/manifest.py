@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from . import __version__
-from .model import DuplicateGroup, GalleryItem, Photo, Placeholder, Problem, Rendition
+from .model import DuplicateGroup, GalleryItem, Photo, Placeholder, Rendition
 from .names import is_text, name_bytes_hex, readable
 from .placeholders import BASE83
 from .storage import StorageError, safe_key
@@ -141,15 +141,14 @@ def build_manifest(
     event: str,
     items: Sequence[GalleryItem],
     header: GalleryItem | None,
-    groups: Sequence[DuplicateGroup],
-    problems: Sequence[Problem],
-    excluded: Sequence[tuple[str, str]] = (),
     files: Mapping[str, str] | None = None,
 ) -> dict:
-    """A plain, deterministic structure: the same inputs give the same bytes.
+    """The public manifest: what a site needs and nothing private (no card paths or file names,
+    no original sha256, no camera, no dedup decisions; see private_details). A plain,
+    deterministic structure: the same inputs give the same bytes.
 
-    excluded: (source, reason) for photos left out by their rating. header: None when the
-    page keeps the user's own header (a file that is not one of these photos).
+    header: None when the page keeps the user's own header (a file that is not one of these
+    photos). files: photo id → its bundle file.
     """
     return {
         "schema": SCHEMA,
@@ -157,9 +156,6 @@ def build_manifest(
         "event": event,
         "header": header.photo.id if header else None,
         "photos": [_photo(item, (files or {}).get(item.photo.id)) for item in items],
-        "decisions": _decisions(items, groups)
-        + [{"action": "excluded", **_source(src), "reason": why} for src, why in excluded],
-        "skipped": [{"path": readable(p.path), "reason": p.reason} for p in problems],
     }
 
 
@@ -169,17 +165,39 @@ def _photo(item: GalleryItem, file: str | None) -> dict:
         "id": photo.id,
         "number": item.number,
         **({"file": file} if file else {}),
-        **_source(photo.source.relative),
-        "sha256": photo.analysis.sha256,
         "capture_time": photo.taken.isoformat(),
         "capture_time_from_file": photo.time_from_file,
-        "camera": _camera(photo),
         "title": item.title,
         **({"description": words} if (words := _description(photo)) else {}),
         "width": photo.analysis.width,
         "height": photo.analysis.height,
         "renditions": _renditions(item.renditions),
         **({"placeholder": asdict(item.placeholder)} if item.placeholder else {}),
+    }
+
+
+def private_details(
+    kept: Sequence[Photo],
+    groups: Sequence[DuplicateGroup],
+    excluded: Sequence[tuple[str, str]] = (),
+) -> dict:
+    """What the run knows that is not published: each photo's card path, original sha256 and
+    camera, and every decision (for the summary and --json, never for the store or the bundle).
+
+    excluded: (source, reason) for photos left out by their rating.
+    """
+    return {
+        "sources": [
+            {
+                "id": photo.id,
+                **_source(photo.source.relative),
+                "sha256": photo.analysis.sha256,
+                "camera": _camera(photo),
+            }
+            for photo in kept
+        ],
+        "decisions": _decisions(kept, groups)
+        + [{"action": "excluded", **_source(src), "reason": why} for src, why in excluded],
     }
 
 
@@ -219,7 +237,7 @@ def _renditions(renditions: Sequence[Rendition]) -> list[dict]:
     ]
 
 
-def _decisions(items: Sequence[GalleryItem], groups: Sequence[DuplicateGroup]) -> list[dict]:
+def _decisions(kept: Sequence[Photo], groups: Sequence[DuplicateGroup]) -> list[dict]:
     decisions = []
     for group in groups:
         for dup in group.duplicates:
@@ -234,13 +252,13 @@ def _decisions(items: Sequence[GalleryItem], groups: Sequence[DuplicateGroup]) -
                     "kept_because": group.why_kept,
                 }
             )
-    for item in items:
-        for raw in item.photo.source.companions:
+    for photo in kept:
+        for raw in photo.source.companions:
             decisions.append(
                 {
                     "action": "companion",
-                    **_source(posixpath.join(posixpath.dirname(item.photo.source.relative), raw)),
-                    "photo": item.photo.id,
+                    **_source(posixpath.join(posixpath.dirname(photo.source.relative), raw)),
+                    "photo": photo.id,
                     "reason": "RAW file beside its JPEG, recorded and not processed",
                 }
             )

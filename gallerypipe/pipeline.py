@@ -24,6 +24,7 @@ from .manifest import (
     build_manifest,
     known_placeholders,
     known_renditions,
+    private_details,
     to_bytes,
 )
 from .metadata import event_timezone, ordering_time
@@ -125,6 +126,8 @@ class IngestReport:
     warnings: tuple[Problem, ...] = ()  # photos read and used, worth a look, and why
     bundle_plan: bundle_stage.BundlePlan = field(default_factory=bundle_stage.BundlePlan)
     kept: tuple[bundle_stage.Kept, ...] = ()  # the user's files and choices, left as they were
+    sources: tuple[dict, ...] = ()  # each photo's id, card path, sha256, camera: never published
+    decisions: tuple[dict, ...] = ()  # duplicates dropped, RAW companions, rating exclusions
 
     @property
     def uploaded(self) -> int:
@@ -157,6 +160,8 @@ class IngestReport:
             "manifest_changed": self.manifest_changed,
             "manifest_archived": self.manifest_archived,
             "bundle_files": self.bundle_plan.to_json(),
+            "sources": list(self.sources),
+            "decisions": list(self.decisions),
             "kept": [{"path": k.path, "reason": k.reason} for k in self.kept],
             "dry_run": self.dry_run,
         }
@@ -280,7 +285,10 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
     if early.conflicts:  # before the store or the bundle is changed
         raise bundle_stage.conflict_error(options.bundle, early.conflicts)
     if options.dry_run:
-        return _report(options, chosen, header, store, plan, None, previous, False, early, choices)
+        notes = bundle_stage.page_notes(page)
+        return _report(
+            options, chosen, header, store, plan, None, previous, False, early, choices, notes
+        )
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
         done, run = _render_and_upload(
             dedup.kept, planned, known, plan, existing, store, Path(staging), options, progress
@@ -294,11 +302,8 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
         auto = _titles(kept, event, options.title_template)
         items = _gallery_items(kept, done, {**auto, **choices.titles})
         header_item = None if users_header else next(i for i in items if i.photo.id == header.id)
-        excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
         files = {i: f"{bundle_stage.GALLERY_DIR}/{name}" for i, name in names.items()}
-        manifest = build_manifest(
-            event, items, header_item, dedup.groups, problems, excluded, files
-        )
+        manifest = build_manifest(event, items, header_item, files)
         manifest_bytes = to_bytes(manifest)
         # The store first: a publisher that loses the race for the manifest leaves its bundle
         # as it was, and the bundle never describes a gallery the store does not have.
@@ -314,7 +319,10 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
         content = _bundle_content(store, Path(staging), items, manifest_bytes)
         with naming(options.bundle):
             written = bundle_stage.write_bundle(options.bundle, targets, content, text, record)
-    return _report(options, chosen, header, store, plan, run, previous, changed, written, choices)
+    notes = bundle_stage.page_notes(page)
+    return _report(
+        options, chosen, header, store, plan, run, previous, changed, written, choices, notes
+    )
 
 
 def _auto(header: Path | None) -> bool:
@@ -651,9 +659,12 @@ def _report(
     changed: bool,
     bundle_plan: bundle_stage.BundlePlan,
     choices: bundle_stage.UserChoices,
+    notes: tuple[bundle_stage.Kept, ...] = (),
 ) -> IngestReport:
     replaced = previous.raw is not None and (changed or options.dry_run)
     users_header = choices.header is not None and not choices.header_overridden
+    excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
+    private = private_details(chosen.dedup.kept, chosen.dedup.groups, excluded)
     return IngestReport(
         found=len(chosen.scanned.photos),
         photos=len(chosen.dedup.kept),
@@ -674,7 +685,9 @@ def _report(
         manifest_archived=archive_key(previous) if replaced else None,
         warnings=_published(chosen.warnings, chosen.problems),
         bundle_plan=bundle_plan,
-        kept=choices.kept() + bundle_plan.kept,
+        kept=notes + choices.kept() + bundle_plan.kept,
+        sources=tuple(private["sources"]),
+        decisions=tuple(private["decisions"]),
     )
 
 

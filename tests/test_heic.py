@@ -42,9 +42,10 @@ def test_heic_is_ingested_with_its_exif_and_xmp(tmp_path):
     )
     assert report.photos == 2 and report.skipped == ()
     manifest = json.loads((store / "manifest.json").read_text())
-    entry = next(p for p in manifest["photos"] if p["source"].endswith("IMG_0001.HEIC"))
+    source = next(s for s in report.sources if s["source"].endswith("IMG_0001.HEIC"))
+    entry = next(p for p in manifest["photos"] if p["id"] == source["id"])
     assert entry["capture_time"] == "2018-06-14T10:05:00+02:00"
-    assert entry["camera"] == "Apple iPhone 12" and entry["title"] == "Cables against the sky"
+    assert source["camera"] == "Apple iPhone 12" and entry["title"] == "Cables against the sky"
     assert (entry["width"], entry["height"]) == real_photo("bridge", 400).size
     largest = max(entry["renditions"], key=lambda r: r["width"])
     with Image.open(io.BytesIO((store / largest["key"]).read_bytes())) as rendition:

@@ -19,7 +19,7 @@ def run(sources: list[Path], tmp_path: Path, cache: Path | None):
     )
     report = ingest(options)
     manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
-    return report, {p["sha256"]: p["number"] for p in manifest["photos"]}
+    return report, {p["id"]: p["number"] for p in manifest["photos"]}  # id: the sha256's start
 
 
 def test_one_more_card_adds_only_its_photos_and_moved_copies_are_not_decoded(cards, tmp_path):
@@ -36,7 +36,7 @@ def test_one_more_card_adds_only_its_photos_and_moved_copies_are_not_decoded(car
     assert second.found == 8
     assert second.analysed == 3  # only the phone's photos were decoded
     assert second.rendered == 3  # card-a's renditions are reused from the store
-    assert {sha: renumbered[sha] for sha in numbers} == numbers  # the phone's are later
+    assert {i: renumbered[i] for i in numbers} == numbers  # the phone's are later
     assert sorted(renumbered.values()) == list(range(1, 9))
 
 
@@ -59,5 +59,6 @@ def test_a_new_sidecar_is_seen_on_the_next_run(cards, tmp_path):
     again, _ = run([cards / "card-a"], tmp_path, cache)
     assert again.analysed == 1
     manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
-    titles = {Path(p["source"]).name: p["title"] for p in manifest["photos"]}
+    names = {s["id"]: Path(s["source"]).name for s in again.sources}  # private: not published
+    titles = {names[p["id"]]: p["title"] for p in manifest["photos"]}
     assert titles["IMG_5102.JPG"] == "Picos de Europa"

@@ -73,7 +73,8 @@ def test_json_summary_counts_what_was_found(published) -> None:
 
 
 def test_bundle_front_matter_is_in_capture_order_with_stable_names(published) -> None:
-    _, bundle, store = published
+    summary, bundle, store = published
+    sources = {s["id"]: Path(s["source"]) for s in summary["sources"]}
     manifest = json.loads((store / "manifest.json").read_text())
     resources = front_matter(bundle / "index.md")["resources"]
     header, gallery = resources[0], resources[1:]
@@ -84,7 +85,7 @@ def test_bundle_front_matter_is_in_capture_order_with_stable_names(published) ->
     assert [e["src"] for e in gallery] == [p["file"] for p in manifest["photos"]]
     for entry, photo in zip(gallery, manifest["photos"], strict=True):
         stamp = photo["capture_time"][:19].replace("-", "").replace(":", "").replace("T", "-")
-        stem = Path(photo["source"]).stem.lower()
+        stem = sources[photo["id"]].stem.lower()
         assert entry["src"] == f"gallery/{stamp}-{stem}.jpg"  # capture time, then the name
         assert entry["name"] == "gallery-" + Path(entry["src"]).stem
     assert [e["name"] for e in gallery] == sorted(e["name"] for e in gallery), "name order"
@@ -112,7 +113,7 @@ def test_gallery_files_are_web_size_upright_and_private(published) -> None:
 
 
 def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
-    _, _, store = published
+    summary, _, store = published
     manifest = json.loads((store / "manifest.json").read_text())
     assert manifest["schema"] == 1
     ids = {p["id"] for p in manifest["photos"]}
@@ -138,7 +139,7 @@ def test_every_manifest_key_is_in_the_store_with_its_sha256(published) -> None:
             data = (store / r["key"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == r["sha256"] and len(data) == r["bytes"]
             assert photo["id"] in r["key"]
-    dropped = {d["source"].split("/")[-1]: d for d in manifest["decisions"]}
+    dropped = {d["source"].split("/")[-1]: d for d in summary["decisions"]}  # not published
     assert dropped["DSC_0044.JPG"]["reason"] == "exact"
     assert dropped["DSC_0045.JPG"]["kept_source"].endswith("IMG_5101.JPG")
 
@@ -267,7 +268,8 @@ def test_header_override_and_an_unknown_one(cards: Path, tmp_path: Path) -> None
     assert report.header == str(chosen)
     manifest = json.loads((tmp_path / "s/manifest.json").read_text())
     header = next(p for p in manifest["photos"] if p["id"] == manifest["header"])
-    assert header["source"].endswith("IMG_20180614_104009.jpg")
+    source = next(s for s in report.sources if s["id"] == header["id"])
+    assert source["source"].endswith("IMG_20180614_104009.jpg")
     result = run_cli(
         "ingest", cards, "--bundle", tmp_path / "b2", "--store", tmp_path / "s2",
         "--header", tmp_path / "nope.jpg",

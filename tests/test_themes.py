@@ -143,7 +143,7 @@ def before_and_after(tmp_path_factory: pytest.TempPathFactory) -> tuple[State, S
 
 def test_removing_a_photo_removes_only_its_file_entry_and_keys(before_and_after) -> None:
     before, after, bundle = before_and_after
-    gone = next(p for p in before.manifest["photos"] if p["source"].endswith("IMG_5102.JPG"))
+    gone = next(p for p in before.manifest["photos"] if p["file"].endswith("-img_5102.jpg"))
     assert gone["id"] not in after.keys
     assert after.keys == {k: v for k, v in before.keys.items() if k != gone["id"]}
     gone_file = gone["file"].removeprefix("gallery/")
@@ -175,3 +175,17 @@ def test_after_the_removal_hugo_shows_the_rest_in_capture_order(
     else:
         page = parse_story(html)
         assert_gallery_matches_manifest(page, after.manifest)
+
+
+def test_the_old_gallery_shortcode_form_is_reported_and_left(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    body = 'Photos:\n\n{{% gallery folder="gallery" %}}\n'
+    (bundle / "index.md").write_text(f"---\ntitle: Spark 2018\n---\n{body}")
+    options = IngestOptions(
+        (SAMPLE_PHOTOS / "card-a",), bundle, str(tmp_path / "s"), cache=None, render=SMALL
+    )
+    report = ingest(options)
+    notes = [k.reason for k in report.kept if k.path == "index.md"]
+    assert len(notes) == 1 and "{{% gallery %}}" in notes[0] and "{{< gallery" in notes[0]
+    assert (bundle / "index.md").read_text().endswith(f"---\n{body}"), "the body as it was"

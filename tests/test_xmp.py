@@ -148,11 +148,12 @@ def test_ingest_titles_ratings_and_bad_sidecar_end_to_end(tmp_path):
         IngestOptions(sources=(card,), bundle=bundle, store=str(store), cache=None, jobs=1)
     )
     manifest = json.loads((store / "manifest.json").read_text())
-    sources = [Path(p["source"]).name for p in manifest["photos"]]
+    names = {s["id"]: Path(s["source"]).name for s in report.sources}  # private: not published
+    sources = [names[p["id"]] for p in manifest["photos"]]
     assert sources == [titled.name, damaged.name]  # the rejected one is left out
     assert manifest["photos"][0]["title"] == "Peaks at dawn"
     assert [e["path"] for e in report.to_json()["excluded"]] == [str(rejected)]
-    excluded = [d for d in manifest["decisions"] if d["action"] == "excluded"]
+    excluded = [d for d in report.decisions if d["action"] == "excluded"]
     assert [Path(d["source"]).name for d in excluded] == [rejected.name]
     assert str(damaged) not in {p.path for p in report.skipped}  # published: a warning
     problem = next(p for p in report.warnings if p.path == str(damaged))
