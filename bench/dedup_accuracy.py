@@ -37,14 +37,29 @@ def truth_pairs(groups: dict[str, str]) -> set[frozenset[str]]:
     return {frozenset(p) for members in by_group.values() for p in combinations(members, 2)}
 
 
-def gallerypipe_pairs(corpus: Path) -> tuple[set[frozenset[str]], int]:
+def gallerypipe_groups(corpus: Path) -> tuple[list[list[str]], int]:
+    """gallerypipe's groups (of two or more files, relative to the corpus) and files skipped."""
     result = review([corpus], jobs=0)
-    pairs = set()
+    groups = []
     for group in result.dedup.groups:
         members = [group.keep, *(d.photo for d in group.duplicates)]
-        names = [str(p.source.path.relative_to(corpus)) for p in members]
-        pairs |= {frozenset(p) for p in combinations(names, 2)}
-    return pairs, len(result.skipped)
+        groups.append([str(p.source.path.relative_to(corpus)) for p in members])
+    return groups, len(result.skipped)
+
+
+def pairs_of(groups: list[list[str]]) -> set[frozenset[str]]:
+    return {frozenset(p) for names in groups for p in combinations(names, 2)}
+
+
+def moment_sets_merged(groups: list[list[str]], truth: dict[str, str]) -> tuple[int, int]:
+    """(moment sets merged, moment sets): a set is one scene's moments (the truth groups
+    scene07, scene07-moment0-person, ...); it is merged when one found group holds two of them."""
+    merged = set()
+    for names in groups:
+        found = {truth[n] for n in names}
+        scenes = [g.split("-")[0] for g in found]
+        merged |= {s for s in scenes if scenes.count(s) > 1}
+    return len(merged), len({g.split("-")[0] for g in truth.values()})
 
 
 def imagededup_pairs(corpus: Path, python: str) -> set[frozenset[str]]:
@@ -68,23 +83,33 @@ def scores(predicted: set, truth: set) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", type=Path)
+    parser.add_argument("corpus", type=Path, nargs="+")
     parser.add_argument("--imagededup-python", default="/tmp/idd/bin/python")
     args = parser.parse_args()
-    truth = json.loads((args.corpus / "truth.json").read_text())
+    for corpus in args.corpus:
+        measure(corpus, args.imagededup_python)
+
+
+def measure(corpus: Path, imagededup_python: str) -> None:
+    truth = json.loads((corpus / "truth.json").read_text())
     expected = truth_pairs(truth["groups"])
-    print(f"{args.corpus}: {len(truth['groups'])} photos, {len(truth['bad'])} bad inputs")
+    seed = truth.get("seed", "?")
+    print(f"{corpus} (seed {seed}): {len(truth['groups'])} photos, {len(truth['bad'])} bad inputs")
     start = time.perf_counter()
-    pairs, skipped = gallerypipe_pairs(args.corpus)
+    groups, skipped = gallerypipe_groups(corpus)
     took = time.perf_counter() - start
-    print(f"gallerypipe        {scores(pairs, expected)}; {skipped} skipped; {took:.1f} s")
-    if Path(args.imagededup_python).exists():
+    merged, sets = moment_sets_merged(groups, truth["groups"])
+    print(
+        f"gallerypipe        {scores(pairs_of(groups), expected)}; "
+        f"{merged} of {sets} moment sets merged; {skipped} skipped; {took:.1f} s"
+    )
+    if Path(imagededup_python).exists():
         start = time.perf_counter()
-        theirs = imagededup_pairs(args.corpus, args.imagededup_python)
+        theirs = imagededup_pairs(corpus, imagededup_python)
         took = time.perf_counter() - start
         print(f"imagededup PHash   {scores(theirs, expected)}; {took:.1f} s")
     else:
-        print(f"imagededup: {args.imagededup_python} not found, left out")
+        print(f"imagededup: {imagededup_python} not found, left out")
 
 
 if __name__ == "__main__":

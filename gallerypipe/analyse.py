@@ -108,6 +108,7 @@ def analyse_bytes(
         hash_method=HASH_METHOD,
         **quality_figures(gray),
         damage=damage,
+        pixels=hashlib.sha256(gray.tobytes()).hexdigest(),
     )
     return Analysed(source, meta, analysis)
 

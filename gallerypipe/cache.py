@@ -27,7 +27,7 @@ from .analyse import (
 )
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 
-ANALYSIS_VERSION = 4  # bump when analyse_bytes computes anything differently
+ANALYSIS_VERSION = 5  # bump when analyse_bytes computes anything differently
 
 
 def default_cache_path() -> Path:

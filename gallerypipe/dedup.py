@@ -2,16 +2,23 @@
 
 Hashing lives in analyse and the pair search in hashsearch; this module only decides. Two photos
 are linked when their phash (or the phash of one turned by 90°, 180° or 270°) is within the
-threshold and the evidence agrees:
+threshold and the evidence agrees. What the camera says comes first:
 
 - same bytes: "exact";
-- same camera body, EXIF times within MOMENT_SECONDS: "burst" (frames of one burst differ);
-- otherwise the 32×32 thumbnails kept by analyse are compared region by region, and a photo in
-  which one region changed while the rest stayed put is a different moment, never a duplicate;
-  a pair in the upper part of the threshold must also be confirmed by its dhash.
+- camera originals of one body (EXIF make, model, serial and capture time): the same capture time
+  is one exposure (a copy that kept its EXIF: "near" or "rotated"); times up to BURST_SECONDS
+  apart are a "burst"; further apart they are two exposures, one photo only if their pixels are
+  identical (the same image data under other metadata);
+- a copy without that evidence (an export without EXIF, another body) is compared region by
+  region with the 32×32 thumbnails analyse keeps: a photo in which one region changed while the
+  rest stayed put is another moment, never a duplicate; a pair in the upper part of the
+  threshold must also be confirmed by its dhash.
 
-Groups are joined most similar link first (so an export joins the moment it was made from), and
-never so as to put two different moments of one camera together.
+Groups are built from what the camera says first (exact copies, one exposure's copies, bursts,
+never two exposures of one body); then each copy without EXIF joins the one group of its
+best-matching original, so a copy that resembles two moments never joins them. Copies that match
+no dated photo group among themselves. Pairs that were close but kept apart are returned as
+"similar, kept" with the reason, for a photographer to check.
 """
 
 from __future__ import annotations
@@ -26,14 +33,14 @@ from .hashsearch import close_pairs, close_pairs_between
 from .model import Duplicate, DuplicateGroup, Photo
 
 DEFAULT_THRESHOLD = 8  # phash Hamming distance (of 64 bits) for a near-duplicate
-MOMENT_SECONDS = 5.0  # one camera: closer frames are a burst; further apart and changed, moments
+BURST_SECONDS = 5.0  # one body: frames closer than this are a burst, further apart two exposures
 CONFIRM_ABOVE = 0.5  # phash distances above this fraction of the threshold need dhash to agree
 DHASH_CONFIRM = 12  # dhash Hamming distance that confirms a borderline pair
-# Local change scores (see local_change), calibrated on bench/make_corpus.py's corpora: a region
-# of 12-25 % of each side visibly changed scores ≥ 0.31, a re-encode, export, ±0.3 EV or a 2-4 %
-# crop ≤ 0.48. One camera minutes apart is judged strictly; a pair without that evidence, less so.
-MOMENT_LOCAL = 0.25
+# Local change score (see local_change) above which a copy is not of that photo: one region of
+# it changed. Calibrated on bench/make_corpus.py's tuning seed (a re-encode, export, ±0.3 EV or a
+# 2-4 % crop scores below it; a gesture-sized change of 8-25 % of the frame above).
 LOCAL_CHANGE = 0.5
+_ALIGN_ABOVE = 0.25  # pairs scoring above this unaligned are aligned (cropped) and scored again
 _WINDOW = 5  # thumbnail pixels on a side of the region compared
 _CROPS = (0.02, 0.04)  # crops tried when aligning two thumbnails
 _BATCH = 64  # pairs aligned at once (49 crops each way)
@@ -41,9 +48,20 @@ _REASONS = ("exact", "near", "burst", "rotated")
 
 
 @dataclass(frozen=True)
+class Similar:
+    """Two photos close by their hashes that were kept apart, and why (for a human to check)."""
+
+    left: Photo
+    right: Photo
+    distance: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class DedupResult:
     kept: tuple[Photo, ...]
     groups: tuple[DuplicateGroup, ...]
+    similar: tuple[Similar, ...] = ()
 
     @property
     def dropped(self) -> int:
@@ -54,9 +72,10 @@ class DedupResult:
 class Link:
     left: int
     right: int
-    reason: str
+    reason: str  # why the two are one photo; "" when they are two (see why)
     distance: int
     local: float = 0.0  # local change score: lower is more alike
+    why: str = ""  # why two close photos are two
 
 
 def find_duplicates(photos: Sequence[Photo], threshold: int = DEFAULT_THRESHOLD) -> DedupResult:
@@ -65,37 +84,113 @@ def find_duplicates(photos: Sequence[Photo], threshold: int = DEFAULT_THRESHOLD)
     Photos come in gallery order and the kept ones stay in it.
     """
     evidence = _Evidence(photos)
-    links = sorted(
-        find_links(photos, threshold, evidence),
+    links = find_links(photos, threshold, evidence)
+    joined = _Join(photos)
+    ranked = sorted(
+        (link for link in links if link.reason),
         key=lambda link: (link.reason != "exact", link.local, link.distance),
     )
-    members = {i: [i] for i in range(len(photos))}
-    root = list(range(len(photos)))
-    accepted: list[Link] = []
+    dated = [_dated(p) for p in photos]
+    for link in ranked:  # what the cameras say: exact copies, copies of one exposure, bursts
+        if link.reason == "exact" or (dated[link.left] and dated[link.right]):
+            joined.join(link, evidence)
+    for link in _best_originals(ranked, dated, joined):  # each copy to its one original
+        joined.join(link, evidence)
+    for link in ranked:  # copies that match no dated photo: among themselves
+        if not joined.attached(link.left) and not joined.attached(link.right):
+            joined.join(link, evidence)
+    return joined.result(links)
+
+
+def _best_originals(links: Sequence[Link], dated: list[bool], joined: _Join) -> list[Link]:
+    """For each copy without EXIF, its best link to a dated photo (links come best first)."""
+    best: dict[int, Link] = {}
     for link in links:
-        a, b = root[link.left], root[link.right]
-        if a == b:
-            accepted.append(link)
+        if dated[link.left] == dated[link.right]:
             continue
-        if evidence.moments_apart(members[a], members[b]):
-            continue  # an export close to two moments must not merge them
-        members[a] += members.pop(b)
-        for k in members[a]:
-            root[k] = a
-        accepted.append(link)
-    groups, kept = [], []
-    for indices in members.values():
-        keep = min(indices, key=lambda i: keeper_rank(photos[i]))
-        kept.append(keep)
-        if len(indices) > 1:
-            groups.append(_group(photos, keep, indices, accepted))
-    return DedupResult(tuple(photos[i] for i in sorted(kept)), tuple(groups))
+        copy = link.right if dated[link.left] else link.left
+        root = joined.root(copy)
+        if root not in best and not joined.has_dated(root):
+            best[root] = link
+    return list(best.values())
+
+
+class _Join:
+    """Union-find over the photos that never puts two exposures of one camera body together."""
+
+    def __init__(self, photos: Sequence[Photo]) -> None:
+        self.photos = photos
+        self.members = {i: [i] for i in range(len(photos))}
+        self.roots = list(range(len(photos)))
+        self.dated = {i: _dated(p) for i, p in enumerate(photos)}
+        self.accepted: list[Link] = []
+        self.refused: list[Link] = []
+
+    def root(self, i: int) -> int:
+        return self.roots[i]
+
+    def has_dated(self, root: int) -> bool:
+        return any(self.dated[k] for k in self.members[root])
+
+    def attached(self, i: int) -> bool:
+        """Whether i is in a group holding a dated photo."""
+        return self.has_dated(self.roots[i])
+
+    def join(self, link: Link, evidence: _Evidence) -> None:
+        a, b = self.roots[link.left], self.roots[link.right]
+        if a == b:
+            self.accepted.append(link)
+            return
+        why = evidence.exposures_apart(self.members[a], self.members[b])
+        if why:  # a copy close to two exposures must not merge them
+            self.refused.append(Link(link.left, link.right, "", link.distance, link.local, why))
+            return
+        self.members[a] += self.members.pop(b)
+        for k in self.members[a]:
+            self.roots[k] = a
+        self.accepted.append(link)
+
+    def result(self, links: Sequence[Link]) -> DedupResult:
+        photos = self.photos
+        groups, kept = [], []
+        for indices in self.members.values():
+            keep = min(indices, key=lambda i: keeper_rank(photos[i]))
+            kept.append(keep)
+            if len(indices) > 1:
+                groups.append(_group(photos, keep, indices, self.accepted))
+        return DedupResult(
+            tuple(photos[i] for i in sorted(kept)), tuple(groups), self._similar(links)
+        )
+
+    def _similar(self, links: Sequence[Link]) -> tuple[Similar, ...]:
+        """Close pairs that ended in two groups, each once, with the reason they were kept apart."""
+        found: dict[tuple[int, int], Similar] = {}
+        for link in [*self.refused, *links]:
+            pair = (min(link.left, link.right), max(link.left, link.right))
+            if pair in found or self.roots[pair[0]] == self.roots[pair[1]]:
+                continue
+            why = link.why or self._elsewhere(link)
+            found[pair] = Similar(self.photos[pair[0]], self.photos[pair[1]], link.distance, why)
+        return tuple(found[pair] for pair in sorted(found))
+
+    def _elsewhere(self, link: Link) -> str:
+        """Why a pair judged one photo still ended apart: a copy joined another original."""
+        for copy, other in ((link.left, link.right), (link.right, link.left)):
+            if not self.dated[copy] and self.dated[other]:
+                return "a copy that matches another original better"
+        return "each is closer to another photo"
+
+
+def _dated(photo: Photo) -> bool:
+    """A camera original's evidence: a camera body and a capture time from the camera."""
+    meta = photo.meta
+    return bool(meta.has_exif and (meta.make or meta.model) and not photo.time_from_file)
 
 
 def find_links(
     photos: Sequence[Photo], threshold: int, evidence: _Evidence | None = None
 ) -> list[Link]:
-    """Every pair of photos that are one photo, with why and how far apart their hashes are."""
+    """Every pair of photos with close hashes: why they are one photo, or why they are two."""
     evidence = evidence or _Evidence(photos)
     links = _exact_links(photos)
     phash = np.array([p.analysis.phash for p in photos], dtype=np.uint64)
@@ -106,9 +201,8 @@ def find_links(
         same.add((i, j))
         if photos[i].analysis.sha256 == photos[j].analysis.sha256:
             continue
-        reason = _judge(photos[i], photos[j], d, threshold, float(local), "near")
-        if reason:
-            links.append(Link(i, j, reason, d, float(local)))
+        reason, why = _judge(photos[i], photos[j], d, threshold, float(local), "near")
+        links.append(Link(i, j, reason, d, float(local), why))
     links += _rotated_links(photos, threshold, evidence, same)
     return links
 
@@ -137,35 +231,49 @@ def _rotated_links(
     locals_ = evidence.local(i, j, turns)
     for a, b, d, local in zip(i.tolist(), j.tolist(), distance.tolist(), locals_, strict=True):
         pair = (min(a, b), max(a, b))
-        if pair in near or (pair in best and best[pair].distance <= d):
+        if pair in near:
             continue
-        if _judge(photos[a], photos[b], d, threshold, float(local), "rotated", confirm=False):
-            best[pair] = Link(*pair, "rotated", d, float(local))
+        reason, why = _judge(photos[a], photos[b], d, threshold, float(local), "rotated", False)
+        link = Link(*pair, reason, d, float(local), why)
+        if pair not in best or _rank(link) < _rank(best[pair]):
+            best[pair] = link
     return list(best.values())
+
+
+def _rank(link: Link) -> tuple[bool, int]:
+    return not link.reason, link.distance
 
 
 def _judge(
     a: Photo, b: Photo, distance: int, threshold: int, local: float, reason: str, confirm=True
-) -> str | None:
-    """Why two photos with close hashes are one photo, or None when they are two."""
+) -> tuple[str, str]:
+    """(why two photos with close hashes are one photo, "") or ("", why they are two)."""
     seconds = _seconds_apart(a, b)
-    if seconds is not None and seconds > MOMENT_SECONDS:
-        return None if local > MOMENT_LOCAL else reason
-    if seconds:
-        return "burst"
+    if seconds is not None:  # one camera body: its clock decides
+        if seconds > BURST_SECONDS:
+            if a.analysis.pixels == b.analysis.pixels:
+                return reason, ""  # the same image data under other metadata
+            return "", f"different exposures: one camera, {_span(seconds)} apart"
+        return ("burst", "") if seconds else (reason, "")
     if local > LOCAL_CHANGE:
-        return None  # one region changed: another moment, or another photo of the scene
+        return "", f"a region changed (local change {local:.2f})"
     borderline = confirm and distance > CONFIRM_ABOVE * threshold
     if borderline and (a.analysis.dhash ^ b.analysis.dhash).bit_count() > DHASH_CONFIRM:
-        return None
-    return reason
+        return "", "their dhashes disagree"
+    return reason, ""
+
+
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _seconds_apart(a: Photo, b: Photo) -> float | None:
     """Seconds between two frames of one camera body by their EXIF times, else None."""
-    if not (a.meta.has_exif and b.meta.has_exif) or _camera(a) != _camera(b):
-        return None
-    if a.time_from_file or b.time_from_file:
+    if not (_dated(a) and _dated(b)) or _camera(a) != _camera(b):
         return None
     return abs((a.taken - b.taken).total_seconds())
 
@@ -175,31 +283,28 @@ def _camera(photo: Photo) -> tuple[str | None, str | None, str | None]:
 
 
 class _Evidence:
-    """Local comparisons of the photos' thumbnails, computed in batches and remembered."""
+    """Local comparisons of the photos' thumbnails, computed in batches."""
 
     def __init__(self, photos: Sequence[Photo]) -> None:
         self.photos = photos
         self.thumbs = _thumbs(photos)
-        self.memo: dict[tuple[int, int], bool] = {}
 
     def local(self, left: np.ndarray, right: np.ndarray, turns: np.ndarray | None = None):
         return local_change(self.thumbs, left, right, turns)
 
-    def moments_apart(self, left: list[int], right: list[int]) -> bool:
-        """Whether joining two groups would put two different moments of one camera together."""
-        return any(self.different_moments(i, j) for i in left for j in right)
-
-    def different_moments(self, i: int, j: int) -> bool:
-        """Same camera, further apart than a burst, and a region changed: two photos."""
-        key = (min(i, j), max(i, j))
-        if key not in self.memo:
-            seconds = _seconds_apart(self.photos[i], self.photos[j])
-            self.memo[key] = bool(
-                seconds is not None
-                and seconds > MOMENT_SECONDS
-                and local_change(self.thumbs, np.array([i]), np.array([j]))[0] > MOMENT_LOCAL
-            )
-        return self.memo[key]
+    def exposures_apart(self, left: list[int], right: list[int]) -> str:
+        """Why joining two groups would put two exposures of one camera body together ("" if
+        it would not)."""
+        for i in left:
+            for j in right:
+                a, b = self.photos[i], self.photos[j]
+                seconds = _seconds_apart(a, b)
+                if seconds and seconds > BURST_SECONDS and a.analysis.pixels != b.analysis.pixels:
+                    return (
+                        f"would join two exposures of one camera {_span(seconds)} apart "
+                        f"({a.source.path.name}, {b.source.path.name})"
+                    )
+        return ""
 
 
 def _thumbs(photos: Sequence[Photo]) -> np.ndarray:
@@ -236,7 +341,7 @@ def local_change(
         a = _turn(a, turns)
     b = thumbs[right]
     scores = _window_score(a, b)
-    differ = np.flatnonzero(scores > MOMENT_LOCAL)
+    differ = np.flatnonzero(scores > _ALIGN_ABOVE)
     for start in range(0, len(differ), _BATCH):
         rows = differ[start : start + _BATCH]
         x, y = a[rows], b[rows]

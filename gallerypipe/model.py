@@ -78,6 +78,9 @@ class Analysis:
     clipped_highlights: float
     clipped_shadows: float
     damage: str = ""  # what the JPEG decoder found corrupt in the data ("" when intact)
+    # sha256 of the reduced decode's gray pixels (upright): equal for files holding the same
+    # image data whatever their metadata says, different for any re-encode or edit
+    pixels: str = ""
 
 
 @dataclass(frozen=True)
