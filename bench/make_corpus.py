@@ -53,7 +53,7 @@ FOLDERS = ["cam-a/DCIM/100CANON", "cam-b/DCIM/100NIKON"]
 MAX_EDGE = 2400
 START = datetime(2018, 6, 14, 9, 0, 0)
 VISIBLE = 30  # mean gray-level change (of 255) over the changed region
-GESTURE_VISIBLE = 12  # a gesture changes some eighth of the frame by this mean gray level
+GESTURE_VISIBLE = 20  # mean gray-level change (of 255) over a gesture's region
 BURST_STEP = timedelta(seconds=0.2)
 DISTINCT = 16  # source photos with closer phashes are one scene: the later one is left out
 
@@ -142,7 +142,7 @@ def shifted(img: Image.Image, fraction: float) -> Image.Image:
     return img.crop((dx, dy, img.width, img.height)).resize(img.size, Image.Resampling.LANCZOS)
 
 
-def gesture(img: Image.Image, rng: random.Random) -> tuple[Image.Image, str]:
+def gesture(img: Image.Image, rng: random.Random) -> tuple[Image.Image, str, float]:
     """The frame with a region of 8-25 % of it warped, shifted or mirrored where it stands (an
     arm raised, a head turned), a little reframing, a light change and sensor noise."""
     area = rng.uniform(0.08, 0.25)
@@ -163,11 +163,13 @@ def gesture(img: Image.Image, rng: random.Random) -> tuple[Image.Image, str]:
         region = img.crop((sx, sy, sx + w, sy + h))
     else:
         region = ImageOps.mirror(region)
+    before = ImageOps.grayscale(img.crop(box))
+    change = ImageStat.Stat(ImageChops.difference(before, ImageOps.grayscale(region))).mean[0]
     out = img.copy()
     out.paste(region, box)
     out = shifted(out, rng.uniform(0.002, 0.01))
     out = exposure(out, rng.uniform(-0.1, 0.1))
-    return noisy(out, rng), f"gesture-{kind}"
+    return noisy(out, rng), f"gesture-{kind}", change
 
 
 def _shrunk(w: int, h: int, rng: random.Random) -> tuple[float, float, float, float]:
@@ -184,31 +186,11 @@ def small_gesture(img: Image.Image, rng: random.Random) -> tuple[Image.Image, st
     """Of a few gestures, the one closest to the frame by its phash (0-8 bits: the hard case)."""
     base = imagehash.phash(img)
     tries = [gesture(img, rng) for _ in range(6)]
-    tries = [(frame, kind) for frame, kind in tries if _changed(img, frame) >= GESTURE_VISIBLE]
+    tries = [(frame, kind) for frame, kind, change in tries if change >= GESTURE_VISIBLE]
     if not tries:
         return small_gesture(img, rng)
     frame, kind = min(tries, key=lambda t: imagehash.phash(t[0]) - base)
     return frame, kind, imagehash.phash(frame) - base
-
-
-def _changed(a: Image.Image, b: Image.Image) -> float:
-    """The mean gray-level change of the most changed eighth of the frame (a 4×2 grid cell)."""
-    diff = ImageChops.difference(ImageOps.grayscale(a), ImageOps.grayscale(b))
-    cells = [
-        ImageStat.Stat(
-            diff.crop(
-                (
-                    i * a.width // 4,
-                    j * a.height // 2,
-                    (i + 1) * a.width // 4,
-                    (j + 1) * a.height // 2,
-                )
-            )
-        ).mean[0]
-        for i in range(4)
-        for j in range(2)
-    ]
-    return max(cells)
 
 
 def burst_frame(img: Image.Image, others, rng: random.Random) -> Image.Image:
@@ -262,7 +244,7 @@ def build_scene(corpus: Corpus, scene: int, img: Image.Image, others, rng) -> No
         corpus.write(
             f"exports/{Path(name).stem}-1600.jpg", encode_jpeg(resized(frame, 1600)), group
         )
-    seconds = sorted(rng.sample(range(15, 181), 4))
+    seconds = [15 * k + rng.randint(0, 30) for k in (1, 4, 7, 10)]  # 15-180 s, 15+ s apart
     for moment, later in enumerate(seconds):
         if moment < 2:
             frame, kind = change_region(img, others(), rng, rng.uniform(0.12, 0.25))

@@ -118,6 +118,7 @@ def _reader(path: str) -> sqlite3.Connection:
 def _encode(analysed: Analysed) -> str:
     analysis = asdict(analysed.analysis)
     analysis["thumb"] = base64.b64encode(analysed.analysis.thumb).decode()
+    analysis["detail"] = base64.b64encode(analysed.analysis.detail).decode()
     return json.dumps({"meta": asdict(analysed.meta), "analysis": analysis}, default=str)
 
 
@@ -130,6 +131,7 @@ def _decode(source: SourceFile, text: str, sidecars: str) -> Analysed | None:
         meta["problems"] = tuple(meta["problems"])
         analysis = data["analysis"]
         analysis["thumb"] = base64.b64decode(analysis["thumb"])
+        analysis["detail"] = base64.b64decode(analysis["detail"])
         analysis["rotated_phashes"] = tuple(analysis["rotated_phashes"])
         method = analysis["hash_method"]
         method["algorithms"] = tuple(method["algorithms"])

@@ -10,9 +10,9 @@ threshold and the evidence agrees. What the camera says comes first:
   apart are a "burst"; further apart they are two exposures, one photo only if their pixels are
   identical (the same image data under other metadata);
 - a copy without that evidence (an export without EXIF, another body) is compared region by
-  region with the 32×32 thumbnails analyse keeps: a photo in which one region changed while the
-  rest stayed put is another moment, never a duplicate; a pair in the upper part of the
-  threshold must also be confirmed by its dhash.
+  region with the thumbnails analyse keeps (see likeness): a photo in which one region changed
+  while the rest stayed put is another moment, never a duplicate; a pair in the upper part of
+  the threshold must also be confirmed by its dhash.
 
 Groups are built from what the camera says first (exact copies, one exposure's copies, bursts,
 never two exposures of one body); then each copy without EXIF joins the one group of its
@@ -23,27 +23,26 @@ no dated photo group among themselves. Pairs that were close but kept apart are 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .analyse import DETAIL
 from .hashsearch import close_pairs, close_pairs_between
+from .likeness import details, local_change
 from .model import Duplicate, DuplicateGroup, Photo
 
 DEFAULT_THRESHOLD = 8  # phash Hamming distance (of 64 bits) for a near-duplicate
 BURST_SECONDS = 5.0  # one body: frames closer than this are a burst, further apart two exposures
+BURST_SPREAD = 2  # a burst's frames may be this many times the threshold apart
 CONFIRM_ABOVE = 0.5  # phash distances above this fraction of the threshold need dhash to agree
 DHASH_CONFIRM = 12  # dhash Hamming distance that confirms a borderline pair
-# Local change score (see local_change) above which a copy is not of that photo: one region of
-# it changed. Calibrated on bench/make_corpus.py's tuning seed (a re-encode, export, ±0.3 EV or a
-# 2-4 % crop scores below it; a gesture-sized change of 8-25 % of the frame above).
-LOCAL_CHANGE = 0.5
-_ALIGN_ABOVE = 0.25  # pairs scoring above this unaligned are aligned (cropped) and scored again
-_WINDOW = 5  # thumbnail pixels on a side of the region compared
-_CROPS = (0.02, 0.04)  # crops tried when aligning two thumbnails
-_BATCH = 64  # pairs aligned at once (49 crops each way)
+# Local change score (see likeness) above which a copy is not of that photo: one region of it
+# changed. On bench/make_corpus.py's tuning seed a re-encode, a 1600-px export, ±0.3 EV or a
+# 2-4 % crop of a frame scores at most 0.25 against it, and another moment of the scene (a
+# region of 8-25 % of the frame changed) at least 0.40.
+LOCAL_CHANGE = 0.32
 _REASONS = ("exact", "near", "burst", "rotated")
 
 
@@ -204,6 +203,29 @@ def find_links(
         reason, why = _judge(photos[i], photos[j], d, threshold, float(local), "near")
         links.append(Link(i, j, reason, d, float(local), why))
     links += _rotated_links(photos, threshold, evidence, same)
+    links += _burst_links(photos, threshold, same)
+    return links
+
+
+def _burst_links(photos: Sequence[Photo], threshold: int, near: set[tuple[int, int]]) -> list[Link]:
+    """Frames of one body within BURST_SECONDS that the phash search left out: a burst's frames
+    shift and blur, so within a burst phashes up to BURST_SPREAD times the threshold apart count."""
+    by_body: dict[tuple, list[int]] = {}
+    for i, photo in enumerate(photos):
+        if _dated(photo):
+            by_body.setdefault(_camera(photo), []).append(i)
+    links = []
+    for frames in by_body.values():
+        frames.sort(key=lambda i: photos[i].taken)
+        for n, i in enumerate(frames):
+            for j in frames[n + 1 :]:
+                seconds = _seconds_apart(photos[i], photos[j])
+                if seconds > BURST_SECONDS:
+                    break
+                pair = (min(i, j), max(i, j))
+                d = (photos[i].analysis.phash ^ photos[j].analysis.phash).bit_count()
+                if pair not in near and threshold < d <= BURST_SPREAD * threshold:
+                    links.append(Link(*pair, "burst" if seconds else "near", d))
     return links
 
 
@@ -287,10 +309,25 @@ class _Evidence:
 
     def __init__(self, photos: Sequence[Photo]) -> None:
         self.photos = photos
-        self.thumbs = _thumbs(photos)
+        self.thumbs = details([p.analysis.detail for p in photos], DETAIL)
 
-    def local(self, left: np.ndarray, right: np.ndarray, turns: np.ndarray | None = None):
-        return local_change(self.thumbs, left, right, turns)
+    def local(
+        self, left: np.ndarray, right: np.ndarray, turns: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Local change scores of the pairs; 0 for frames of one body (their clocks decide)."""
+        photos = self.photos
+        wanted = np.array(
+            [
+                _seconds_apart(photos[i], photos[j]) is None
+                for i, j in zip(left, right, strict=True)
+            ],
+            dtype=bool,
+        )
+        scores = np.zeros(len(left), dtype=np.float32)
+        if wanted.any():
+            turned = None if turns is None else turns[wanted]
+            scores[wanted] = local_change(self.thumbs, left[wanted], right[wanted], turned)
+        return scores
 
     def exposures_apart(self, left: list[int], right: list[int]) -> str:
         """Why joining two groups would put two exposures of one camera body together ("" if
@@ -305,95 +342,6 @@ class _Evidence:
                         f"({a.source.path.name}, {b.source.path.name})"
                     )
         return ""
-
-
-def _thumbs(photos: Sequence[Photo]) -> np.ndarray:
-    """The thumbnails as an (n, edge, edge) array, each scaled to zero mean and unit spread.
-
-    The scaling makes a brighter or darker copy (±EV) compare equal to its original.
-    """
-    if not photos:
-        return np.zeros((0, 1, 1), dtype=np.float32)
-    edge = photos[0].analysis.hash_method.thumb
-    raw = np.frombuffer(b"".join(p.analysis.thumb for p in photos), dtype=np.uint8)
-    thumbs = raw.reshape(len(photos), edge, edge).astype(np.float32)
-    thumbs -= thumbs.mean(axis=(1, 2), keepdims=True)
-    thumbs /= np.maximum(thumbs.std(axis=(1, 2), keepdims=True), 1.0)
-    return thumbs
-
-
-def local_change(
-    thumbs: np.ndarray, left: np.ndarray, right: np.ndarray, turns: np.ndarray | None = None
-) -> np.ndarray:
-    """How much the most changed region of each pair differs, beyond the pair's average.
-
-    The score is the largest mean difference over a 5×5 window of the thumbnails less the mean
-    difference over the whole. A re-encode, resize or exposure change leaves a small difference
-    spread everywhere; a person who moved changes one region a lot. A crop shifts every edge, so
-    a pair that differs is aligned first: each thumbnail is cropped by 0, 2 and 4 % on each
-    side, resampled and compared with the other, and the best alignment counts. turns[k] turns
-    the left thumbnail by 90°·turns[k] counter-clockwise first.
-    """
-    if not len(left):
-        return np.zeros(0, dtype=np.float32)
-    a = thumbs[left]
-    if turns is not None:
-        a = _turn(a, turns)
-    b = thumbs[right]
-    scores = _window_score(a, b)
-    differ = np.flatnonzero(scores > _ALIGN_ABOVE)
-    for start in range(0, len(differ), _BATCH):
-        rows = differ[start : start + _BATCH]
-        x, y = a[rows], b[rows]
-        scores[rows] = np.minimum(_aligned_score(x, y), _aligned_score(y, x))
-    return scores
-
-
-def _window_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Largest 5×5 window mean of |a - b| less the overall mean, over the last two axes."""
-    diff = np.abs(a - b)
-    total = np.cumsum(np.cumsum(diff, axis=-1), axis=-2)
-    total = np.pad(total, [(0, 0)] * (diff.ndim - 2) + [(1, 0), (1, 0)])
-    w = _WINDOW
-    windows = total[..., w:, w:] - total[..., :-w, w:] - total[..., w:, :-w] + total[..., :-w, :-w]
-    flat = windows.reshape(*diff.shape[:-2], -1)
-    return flat.max(axis=-1) / (w * w) - diff.reshape(*diff.shape[:-2], -1).mean(axis=-1)
-
-
-def _aligned_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The best window score of b against crops of a, each resampled to a's size."""
-    resample = _crop_matrices(a.shape[-1])
-    cropped = np.einsum("kij,pjl,mnl->kmpin", resample, a, resample, optimize=True)
-    cropped -= cropped.mean(axis=(-1, -2), keepdims=True)
-    cropped /= np.maximum(cropped.std(axis=(-1, -2), keepdims=True), 1e-3)
-    return _window_score(cropped, b[None, None]).min(axis=(0, 1))
-
-
-@functools.cache
-def _crop_matrices(edge: int) -> np.ndarray:
-    """Linear-interpolation matrices that crop one axis (none, or each of _CROPS at its start,
-    centre or end) and resample it back to edge pixels."""
-    spans = [(0.0, float(edge))]
-    for crop in _CROPS:
-        cut = crop * edge
-        spans += [(cut * at, edge - cut * (1 - at)) for at in (0.0, 0.5, 1.0)]
-    matrices = np.zeros((len(spans), edge, edge), dtype=np.float32)
-    for k, (low, high) in enumerate(spans):
-        centres = low + (np.arange(edge) + 0.5) * (high - low) / edge - 0.5
-        below = np.floor(centres)
-        weight = (centres - below).astype(np.float32)
-        first = np.clip(below.astype(int), 0, edge - 1)
-        second = np.clip(first + 1, 0, edge - 1)
-        np.add.at(matrices[k], (np.arange(edge), first), 1 - weight)
-        np.add.at(matrices[k], (np.arange(edge), second), weight)
-    return matrices
-
-
-def _turn(thumbs: np.ndarray, turns: np.ndarray) -> np.ndarray:
-    out = thumbs.copy()
-    for k in (1, 2, 3):
-        out[turns == k] = np.rot90(thumbs[turns == k], k, axes=(1, 2))
-    return out
 
 
 # The keeper
