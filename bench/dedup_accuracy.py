@@ -2,10 +2,13 @@
 
     python bench/dedup_accuracy.py CORPUS [--imagededup-python /tmp/idd/bin/python]
 
-CORPUS is made by bench/make_corpus.py (truth.json inside). A pair is two files of one group;
-gallerypipe's pairs are all pairs within each group it forms, imagededup's are the pairs it lists
-(PHash, its default max_distance_threshold of 10). imagededup runs in its own venv, as it
-imports torchvision; give its python, or it is left out.
+CORPUS (one or more) is made by bench/make_corpus.py (truth.json inside). gallerypipe runs as
+`gallerypipe dedup` does, through ingest's selection (default options, no cache); besides pairwise
+scores it reports the moment sets merged (one scene's moments found in one group: goal 0) and the
+rejected photos published (a group whose original is rated -1 with a file published: goal 0).
+A pair is two files of one group; gallerypipe's pairs are all pairs within each group it forms,
+imagededup's are the pairs it lists (PHash, its default max_distance_threshold of 10).
+imagededup runs in its own venv, as it imports torchvision; give its python, or it is left out.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
 
-from gallerypipe.review import review
+from gallerypipe.pipeline import IngestOptions
+from gallerypipe.review import Review, review
 
 IMAGEDEDUP = """
 import json, sys
@@ -37,14 +41,30 @@ def truth_pairs(groups: dict[str, str]) -> set[frozenset[str]]:
     return {frozenset(p) for members in by_group.values() for p in combinations(members, 2)}
 
 
-def gallerypipe_groups(corpus: Path) -> tuple[list[list[str]], int]:
-    """gallerypipe's groups (of two or more files, relative to the corpus) and files skipped."""
-    result = review([corpus], jobs=0)
+def gallerypipe_review(corpus: Path) -> Review:
+    """What `gallerypipe dedup CORPUS --no-cache` finds (ingest's selection, default options)."""
+    return review(IngestOptions(sources=(corpus,), bundle=Path(), cache=None))
+
+
+def groups_of(result: Review, corpus: Path) -> list[list[str]]:
+    """gallerypipe's groups of two or more files, by their paths relative to the corpus."""
     groups = []
     for group in result.dedup.groups:
         members = [group.keep, *(d.photo for d in group.duplicates)]
         groups.append([str(p.source.path.relative_to(corpus)) for p in members])
-    return groups, len(result.skipped)
+    return groups
+
+
+def rejected_published(result: Review, corpus: Path, truth: dict) -> tuple[int, int]:
+    """(rejected photos with a file published, rejected photos): a photo is a truth group
+    whose camera original is rated -1 (its copies carry no metadata)."""
+    rejected = {g for g, rating in truth.get("ratings", {}).items() if rating == -1}
+    published = {
+        truth["groups"].get(str(p.source.path.relative_to(corpus)))
+        for p in result.dedup.kept
+        if not result.left_out(p)
+    }
+    return len(rejected & published), len(rejected)
 
 
 def pairs_of(groups: list[list[str]]) -> set[frozenset[str]]:
@@ -96,12 +116,16 @@ def measure(corpus: Path, imagededup_python: str) -> None:
     seed = truth.get("seed", "?")
     print(f"{corpus} (seed {seed}): {len(truth['groups'])} photos, {len(truth['bad'])} bad inputs")
     start = time.perf_counter()
-    groups, skipped = gallerypipe_groups(corpus)
+    result = gallerypipe_review(corpus)
     took = time.perf_counter() - start
+    groups = groups_of(result, corpus)
     merged, sets = moment_sets_merged(groups, truth["groups"])
+    published, rejected = rejected_published(result, corpus, truth)
     print(
         f"gallerypipe        {scores(pairs_of(groups), expected)}; "
-        f"{merged} of {sets} moment sets merged; {skipped} skipped; {took:.1f} s"
+        f"{merged} of {sets} moment sets merged; "
+        f"{published} of {rejected} rejected photos published; "
+        f"{len(result.skipped)} skipped; {took:.1f} s"
     )
     if Path(imagededup_python).exists():
         start = time.perf_counter()
