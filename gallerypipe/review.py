@@ -4,6 +4,7 @@ but the optional contact sheet."""
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 from dataclasses import dataclass
@@ -35,7 +36,11 @@ class Review:
 
     def left_out(self, photo: Photo) -> str:
         """Why the photo's group is not published ("" when it is)."""
-        return next((e.reason for e in self.excluded if e.photo.source == photo.source), "")
+        return self._reasons.get(photo.source.display, "")
+
+    @functools.cached_property
+    def _reasons(self) -> dict[str, str]:
+        return {e.photo.source.display: e.reason for e in self.excluded}
 
     def to_json(self) -> dict:
         """Every decodable photo once: as a keeper, a duplicate, or in unique."""

@@ -81,8 +81,10 @@ def test_the_rejection_is_reported_by_ingest_and_dedup(tmp_path):
     assert [Path(p["source"]).name for p in manifest["photos"]] == [files["other"].name]
     decisions = [d for d in manifest["decisions"] if d["action"] == "excluded"]
     assert len(decisions) == 5 and {d["reason"] for d in decisions} == {REJECTED}
-    done = runner.invoke(main, ["dedup", *common])
+    sheet = tmp_path / "sheet.html"
+    done = runner.invoke(main, ["dedup", *common, "--html", str(sheet)])
     assert f"left out: {REJECTED}" in done.output
+    assert f"left out, {REJECTED}" in sheet.read_text(encoding="utf-8")
 
 
 def edited_card(root: Path) -> dict[str, Path]:
