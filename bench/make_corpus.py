@@ -5,17 +5,22 @@
 Every JPEG under --photos (default: sample_photos/) is one scene. For each scene it writes the
 camera original (EXIF: camera, serial, capture time) and, in the original's group:
 
-- an exact copy (backup/), a q70 re-encode, a 1600-px export without EXIF, a 2-4 % crop,
-  a ±0.3 EV export (exports/);
+- an exact copy (backup/), a q70 re-encode, a 1600-px export, a 2-4 % crop and a ±0.3 EV export,
+  none with metadata (exports/);
 - an EXIF-rotated copy (pixels stored turned, Orientation tag turning them back, EXIF kept)
   and a pixel-rotated copy (turned 90°/180°/270°, no EXIF);
-- for every other scene, two burst frames 0.4 s and 0.9 s after it (a slight shift, a small
-  region changed);
+- a burst: four more frames 0.2 s apart (a tiny shift, some blur, sensor noise, a small region
+  changed), each with a 1600-px export;
 
-and, each in a group of its own, two same-scene different moments 15-180 s later from the same
-camera, a region (12-25 % of each side) changed: a person stepping in (a patch of another
-photograph), something moved (a region copied from elsewhere in the frame), or a shadow; the
-first of them with a 1600-px export of its own. Bad inputs (truncated, empty, text) go in bad/.
+and, each in a group of its own with the same four exports, four later moments of the same camera
+15-180 s on (15 s or more apart): two with a region (12-25 % of each side) replaced (a person
+stepping in: a patch of another photograph; something moved: a region copied from elsewhere; or
+a shadow), and two gestures: a region of 8-25 % of the frame warped, shifted or mirrored where it
+stands (mean change of 20 gray levels or more), with a little reframing, a light change and
+sensor noise, the closest by phash of six tries (0-8 bits from the first moment as often as
+not). Every fifth scene's original is rejected (embedded XMP xmp:Rating -1) and another rated 5;
+their copies carry no metadata (truth.json "ratings"). Bad inputs (truncated, empty, text) go in
+bad/.
 
 truth.json maps every decodable file (relative to OUT) to its group; "bad" lists the rest.
 Licences: see sample_photos/ATTRIBUTION.md, or the source package's copyright file; the corpus
