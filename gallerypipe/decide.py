@@ -17,12 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .dedup import DedupResult, keeper_rank
+from .dedup import DedupResult, keeper_rank, time_rank
 from .model import DuplicateGroup, Photo
-
-# Where a capture time came from, most trusted first. metadata may say so itself (a time_source
-# field); until then a time is the camera's EXIF one unless it fell back to the file's time.
-TIME_SOURCES = ("exif", "xmp", "iptc", "file")
 
 
 @dataclass(frozen=True)
@@ -39,19 +35,6 @@ class Verdict:
 
     photo: Photo  # the keeper, carrying the group's rating, title and capture time
     excluded: str = ""  # why the group is left out ("" when it is published)
-
-
-def time_source(photo: Photo) -> str:
-    """Where the photo's capture time came from: one of TIME_SOURCES."""
-    source = getattr(photo.meta, "time_source", None)  # a finer source, where metadata has one
-    if source in TIME_SOURCES:
-        return source
-    return "file" if photo.time_from_file else "exif"
-
-
-def time_rank(photo: Photo) -> int:
-    """Lower is better dated."""
-    return TIME_SOURCES.index(time_source(photo))
 
 
 def decide(

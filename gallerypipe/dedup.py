@@ -207,7 +207,25 @@ class _Join:
 def _dated(photo: Photo) -> bool:
     """A camera original's evidence: a camera body and a capture time from the camera."""
     meta = photo.meta
-    return bool(meta.has_exif and (meta.make or meta.model) and not photo.time_from_file)
+    return bool(meta.has_exif and (meta.make or meta.model) and time_source(photo) == "exif")
+
+
+# Where a capture time came from, most trusted first. metadata may say so itself (a time_source
+# field); until it does, a time is the camera's EXIF one unless it fell back to the file's time.
+TIME_SOURCES = ("exif", "xmp", "iptc", "file")
+
+
+def time_source(photo: Photo) -> str:
+    """Where the photo's capture time came from: one of TIME_SOURCES."""
+    source = getattr(photo.meta, "time_source", None)  # a finer source, where metadata has one
+    if source in TIME_SOURCES:
+        return source
+    return "file" if photo.time_from_file else "exif"
+
+
+def time_rank(photo: Photo) -> int:
+    """Lower is better dated."""
+    return TIME_SOURCES.index(time_source(photo))
 
 
 def find_links(
