@@ -62,19 +62,22 @@ def test_the_rejection_is_reported_by_ingest_and_dedup(tmp_path):
     root = tmp_path / "cards"
     files = rejected_card(root)
     runner = CliRunner()
-    common = [str(root), "--no-cache", "--jobs", "1"]
+    cache = tmp_path / "analysis.sqlite"
+    common = [str(root), "--cache", str(cache), "--jobs", "1"]
     done = runner.invoke(main, ["dedup", *common, "--json"])
     assert done.exit_code == 0, done.output
+    assert cache.exists()  # the same analysis cache ingest reads
     review = json.loads(done.output)
     (group,) = review["groups"]
     assert group["excluded"] == REJECTED
     assert len(group["duplicates"]) == 4
+    assert review["unique"] == [str(files["other"])]
     bundle, store = tmp_path / "bundle", tmp_path / "store"
     ingest_args = ["ingest", *common, "--bundle", str(bundle), "--store", str(store), "--json"]
     done = runner.invoke(main, ingest_args)
     assert done.exit_code == 0, done.output
     report = json.loads(done.output)
-    assert report["photos"] == 1
+    assert report["photos"] == 1 and report["analysed"] == 0  # all found in dedup's cache
     assert {e["path"] for e in report["excluded"]} == {e["path"] for e in review["excluded"]}
     assert {e["reason"] for e in report["excluded"]} == {REJECTED}
     manifest = json.loads((store / "manifest.json").read_text())
