@@ -2,10 +2,13 @@
 
     python bench/dedup_accuracy.py CORPUS [--imagededup-python /tmp/idd/bin/python]
 
-CORPUS is made by bench/make_corpus.py (truth.json inside). A pair is two files of one group;
-gallerypipe's pairs are all pairs within each group it forms, imagededup's are the pairs it lists
-(PHash, its default max_distance_threshold of 10). imagededup runs in its own venv, as it
-imports torchvision; give its python, or it is left out.
+CORPUS (one or more) is made by bench/make_corpus.py (truth.json inside). gallerypipe runs as
+`gallerypipe dedup` does, through ingest's selection (default options, no cache); besides pairwise
+scores it reports the moment sets merged (one scene's moments found in one group: goal 0) and the
+rejected photos published (a group whose original is rated -1 with a file published: goal 0).
+A pair is two files of one group; gallerypipe's pairs are all pairs within each group it forms,
+imagededup's are the pairs it lists (PHash, its default max_distance_threshold of 10).
+imagededup runs in its own venv, as it imports torchvision; give its python, or it is left out.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
 
-from gallerypipe.review import review
+from gallerypipe.pipeline import IngestOptions
+from gallerypipe.review import Review, review
 
 IMAGEDEDUP = """
 import json, sys
@@ -37,14 +41,45 @@ def truth_pairs(groups: dict[str, str]) -> set[frozenset[str]]:
     return {frozenset(p) for members in by_group.values() for p in combinations(members, 2)}
 
 
-def gallerypipe_pairs(corpus: Path) -> tuple[set[frozenset[str]], int]:
-    result = review([corpus], jobs=0)
-    pairs = set()
+def gallerypipe_review(corpus: Path) -> Review:
+    """What `gallerypipe dedup CORPUS --no-cache` finds (ingest's selection, default options)."""
+    return review(IngestOptions(sources=(corpus,), bundle=Path(), cache=None))
+
+
+def groups_of(result: Review, corpus: Path) -> list[list[str]]:
+    """gallerypipe's groups of two or more files, by their paths relative to the corpus."""
+    groups = []
     for group in result.dedup.groups:
         members = [group.keep, *(d.photo for d in group.duplicates)]
-        names = [str(p.source.path.relative_to(corpus)) for p in members]
-        pairs |= {frozenset(p) for p in combinations(names, 2)}
-    return pairs, len(result.skipped)
+        groups.append([str(p.source.path.relative_to(corpus)) for p in members])
+    return groups
+
+
+def rejected_published(result: Review, corpus: Path, truth: dict) -> tuple[int, int]:
+    """(rejected photos with a file published, rejected photos): a photo is a truth group
+    whose camera original is rated -1 (its copies carry no metadata)."""
+    rejected = {g for g, rating in truth.get("ratings", {}).items() if rating == -1}
+    published = {
+        truth["groups"].get(str(p.source.path.relative_to(corpus)))
+        for p in result.dedup.kept
+        if not result.left_out(p)
+    }
+    return len(rejected & published), len(rejected)
+
+
+def pairs_of(groups: list[list[str]]) -> set[frozenset[str]]:
+    return {frozenset(p) for names in groups for p in combinations(names, 2)}
+
+
+def moment_sets_merged(groups: list[list[str]], truth: dict[str, str]) -> tuple[int, int]:
+    """(moment sets merged, moment sets): a set is one scene's moments (the truth groups
+    scene07, scene07-moment0-person, ...); it is merged when one found group holds two of them."""
+    merged = set()
+    for names in groups:
+        found = {truth[n] for n in names}
+        scenes = [g.split("-")[0] for g in found]
+        merged |= {s for s in scenes if scenes.count(s) > 1}
+    return len(merged), len({g.split("-")[0] for g in truth.values()})
 
 
 def imagededup_pairs(corpus: Path, python: str) -> set[frozenset[str]]:
@@ -68,23 +103,37 @@ def scores(predicted: set, truth: set) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", type=Path)
+    parser.add_argument("corpus", type=Path, nargs="+")
     parser.add_argument("--imagededup-python", default="/tmp/idd/bin/python")
     args = parser.parse_args()
-    truth = json.loads((args.corpus / "truth.json").read_text())
+    for corpus in args.corpus:
+        measure(corpus, args.imagededup_python)
+
+
+def measure(corpus: Path, imagededup_python: str) -> None:
+    truth = json.loads((corpus / "truth.json").read_text())
     expected = truth_pairs(truth["groups"])
-    print(f"{args.corpus}: {len(truth['groups'])} photos, {len(truth['bad'])} bad inputs")
+    seed = truth.get("seed", "?")
+    print(f"{corpus} (seed {seed}): {len(truth['groups'])} photos, {len(truth['bad'])} bad inputs")
     start = time.perf_counter()
-    pairs, skipped = gallerypipe_pairs(args.corpus)
+    result = gallerypipe_review(corpus)
     took = time.perf_counter() - start
-    print(f"gallerypipe        {scores(pairs, expected)}; {skipped} skipped; {took:.1f} s")
-    if Path(args.imagededup_python).exists():
+    groups = groups_of(result, corpus)
+    merged, sets = moment_sets_merged(groups, truth["groups"])
+    published, rejected = rejected_published(result, corpus, truth)
+    print(
+        f"gallerypipe        {scores(pairs_of(groups), expected)}; "
+        f"{merged} of {sets} moment sets merged; "
+        f"{published} of {rejected} rejected photos published; "
+        f"{len(result.skipped)} skipped; {took:.1f} s"
+    )
+    if Path(imagededup_python).exists():
         start = time.perf_counter()
-        theirs = imagededup_pairs(args.corpus, args.imagededup_python)
+        theirs = imagededup_pairs(corpus, imagededup_python)
         took = time.perf_counter() - start
         print(f"imagededup PHash   {scores(theirs, expected)}; {took:.1f} s")
     else:
-        print(f"imagededup: {args.imagededup_python} not found, left out")
+        print(f"imagededup: {imagededup_python} not found, left out")
 
 
 if __name__ == "__main__":

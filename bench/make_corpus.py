@@ -5,17 +5,22 @@
 Every JPEG under --photos (default: sample_photos/) is one scene. For each scene it writes the
 camera original (EXIF: camera, serial, capture time) and, in the original's group:
 
-- an exact copy (backup/), a q70 re-encode, a 1600-px export without EXIF, a 2-4 % crop,
-  a ±0.3 EV export (exports/);
+- an exact copy (backup/), a q70 re-encode, a 1600-px export, a 2-4 % crop and a ±0.3 EV export,
+  none with metadata (exports/);
 - an EXIF-rotated copy (pixels stored turned, Orientation tag turning them back, EXIF kept)
   and a pixel-rotated copy (turned 90°/180°/270°, no EXIF);
-- for every other scene, two burst frames 0.4 s and 0.9 s after it (a slight shift, a small
-  region changed);
+- a burst: four more frames 0.2 s apart (a tiny shift, some blur, sensor noise, a small region
+  changed), each with a 1600-px export;
 
-and, each in a group of its own, two same-scene different moments 15-180 s later from the same
-camera, a region (12-25 % of each side) changed: a person stepping in (a patch of another
-photograph), something moved (a region copied from elsewhere in the frame), or a shadow; the
-first of them with a 1600-px export of its own. Bad inputs (truncated, empty, text) go in bad/.
+and, each in a group of its own with the same four exports, four later moments of the same camera
+15-180 s on (15 s or more apart): two with a region (12-25 % of each side) replaced (a person
+stepping in: a patch of another photograph; something moved: a region copied from elsewhere; or
+a shadow), and two gestures: a region of 8-25 % of the frame warped, shifted or mirrored where it
+stands (mean change of 20 gray levels or more), with a little reframing, a light change and
+sensor noise, the closest by phash of six tries (0-8 bits from the first moment as often as
+not). Every fifth scene's original is rejected (embedded XMP xmp:Rating -1) and another rated 5;
+their copies carry no metadata (truth.json "ratings"). Bad inputs (truncated, empty, text) go in
+bad/.
 
 truth.json maps every decodable file (relative to OUT) to its group; "bad" lists the rest.
 Licences: see sample_photos/ATTRIBUTION.md, or the source package's copyright file; the corpus
@@ -32,12 +37,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import imagehash
-from PIL import Image, ImageChops, ImageEnhance, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageEnhance, ImageFilter, ImageOps, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from photos import encode_jpeg, exif_block  # noqa: E402  (tests/photos.py: JPEG + EXIF helpers)
+from photos import (  # noqa: E402  (tests/photos.py: JPEG, EXIF and XMP helpers)
+    XMP_APP1,
+    encode_jpeg,
+    exif_block,
+    insert_segment,
+    xmp_packet,
+)
 
 CAMERAS = [
     {"make": "Canon", "model": "Canon EOS 5D Mark III", "serial": "032021001234"},
@@ -47,6 +58,8 @@ FOLDERS = ["cam-a/DCIM/100CANON", "cam-b/DCIM/100NIKON"]
 MAX_EDGE = 2400
 START = datetime(2018, 6, 14, 9, 0, 0)
 VISIBLE = 30  # mean gray-level change (of 255) over the changed region
+GESTURE_VISIBLE = 20  # mean gray-level change (of 255) over a gesture's region
+BURST_STEP = timedelta(seconds=0.2)
 DISTINCT = 16  # source photos with closer phashes are one scene: the later one is left out
 
 
@@ -56,6 +69,8 @@ class Corpus:
         self.truth: dict[str, str] = {}
         self.bad: list[str] = []
         self.counter = 0
+        self.ratings: dict[str, int] = {}  # group: the rating of its camera original
+        self.gesture_bits: list[int] = []  # phash distance of each gesture to its first moment
 
     def write(self, relative: str, data: bytes, group: str | None) -> None:
         path = self.out / relative
@@ -132,43 +147,123 @@ def shifted(img: Image.Image, fraction: float) -> Image.Image:
     return img.crop((dx, dy, img.width, img.height)).resize(img.size, Image.Resampling.LANCZOS)
 
 
-def build_scene(corpus: Corpus, scene: int, img: Image.Image, others, rng) -> None:
-    group = f"scene{scene:02d}"
-    taken = START + timedelta(minutes=20 * scene, seconds=rng.randint(0, 59))
-    original = corpus.camera_file(scene)
-    corpus.write(original, encode_jpeg(img, quality=92, exif=camera_exif(scene, taken)), group)
-    stem = Path(original).stem
-    corpus.write(f"backup/{original}", (corpus.out / original).read_bytes(), group)
+def gesture(img: Image.Image, rng: random.Random) -> tuple[Image.Image, str, float]:
+    """The frame with a region of 8-25 % of it warped, shifted or mirrored where it stands (an
+    arm raised, a head turned), a little reframing, a light change and sensor noise."""
+    area = rng.uniform(0.08, 0.25)
+    aspect = rng.uniform(0.6, 1.6)
+    w = min(img.width - 2, round(img.width * (area * aspect) ** 0.5))
+    h = min(img.height - 2, round(img.height * (area / aspect) ** 0.5))
+    x, y = rng.randint(0, img.width - w), rng.randint(0, img.height - h)
+    box = (x, y, x + w, y + h)
+    region = img.crop(box)
+    kind = rng.choice(["warp", "shift", "mirror"])
+    if kind == "warp":  # turned and stretched about its centre
+        region = region.rotate(rng.choice([-1, 1]) * rng.uniform(12, 30), Image.Resampling.BICUBIC)
+        region = region.resize((w, h), Image.Resampling.BICUBIC, box=_shrunk(w, h, rng))
+    elif kind == "shift":  # the region's content moved by 15-30 % of its size
+        dx = round(w * rng.uniform(0.15, 0.3)) * rng.choice([-1, 1])
+        dy = round(h * rng.uniform(0.0, 0.2)) * rng.choice([-1, 1])
+        sx, sy = min(max(x + dx, 0), img.width - w), min(max(y + dy, 0), img.height - h)
+        region = img.crop((sx, sy, sx + w, sy + h))
+    else:
+        region = ImageOps.mirror(region)
+    before = ImageOps.grayscale(img.crop(box))
+    change = ImageStat.Stat(ImageChops.difference(before, ImageOps.grayscale(region))).mean[0]
+    out = img.copy()
+    out.paste(region, box)
+    out = shifted(out, rng.uniform(0.002, 0.01))
+    out = exposure(out, rng.uniform(-0.1, 0.1))
+    return noisy(out, rng), f"gesture-{kind}", change
+
+
+def _shrunk(w: int, h: int, rng: random.Random) -> tuple[float, float, float, float]:
+    fx, fy = rng.uniform(0.05, 0.15), rng.uniform(0.0, 0.1)
+    return (w * fx, h * fy, w * (1 - fx), h * (1 - fy))
+
+
+def noisy(img: Image.Image, rng: random.Random, sigma: float = 3.0) -> Image.Image:
+    noise = Image.effect_noise(img.size, sigma).convert("RGB")
+    return ImageChops.add(img, noise, scale=1.0, offset=-128)
+
+
+def small_gesture(img: Image.Image, rng: random.Random) -> tuple[Image.Image, str, int]:
+    """Of a few gestures, the one closest to the frame by its phash (0-8 bits: the hard case)."""
+    base = imagehash.phash(img)
+    tries = [gesture(img, rng) for _ in range(6)]
+    tries = [(frame, kind) for frame, kind, change in tries if change >= GESTURE_VISIBLE]
+    if not tries:
+        return small_gesture(img, rng)
+    frame, kind = min(tries, key=lambda t: imagehash.phash(t[0]) - base)
+    return frame, kind, imagehash.phash(frame) - base
+
+
+def burst_frame(img: Image.Image, others, rng: random.Random) -> Image.Image:
+    """A frame of a burst 0.2 s on: a tiny shift, a little blur or noise, a small change."""
+    frame, _ = change_region(shifted(img, rng.uniform(0.001, 0.005)), others(), rng, 0.06)
+    if rng.random() < 0.5:
+        frame = frame.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+    return noisy(frame, rng, 2.0)
+
+
+def exports(corpus: Corpus, stem: str, img: Image.Image, group: str, rng, ev: float) -> None:
+    """What a photographer makes of a frame: a q70 re-encode, a 1600-px share, a 2-4 % crop and
+    an exposure edit, none with metadata."""
     corpus.write(f"exports/{stem}-q70.jpg", encode_jpeg(img, quality=70), group)
     corpus.write(f"exports/{stem}-1600.jpg", encode_jpeg(resized(img, 1600), quality=80), group)
     cropped = crop(img, rng.uniform(0.02, 0.04), rng)
     corpus.write(f"exports/{stem}-crop.jpg", encode_jpeg(cropped, quality=85), group)
-    ev = 0.3 if scene % 2 else -0.3
     corpus.write(f"exports/{stem}-ev{ev:+.1f}.jpg", encode_jpeg(exposure(img, ev)), group)
+
+
+def rating_of(scene: int) -> int | None:
+    """Every fifth scene's original is rejected, every fifth (another) rated 5 stars."""
+    return {1: -1, 3: 5}.get(scene % 5)
+
+
+def build_scene(corpus: Corpus, scene: int, img: Image.Image, others, rng) -> None:
+    group = f"scene{scene:02d}"
+    taken = START + timedelta(minutes=20 * scene, seconds=rng.randint(0, 59))
+    original = corpus.camera_file(scene)
+    data = encode_jpeg(img, quality=92, exif=camera_exif(scene, taken))
+    rating = rating_of(scene)
+    if rating is not None:
+        data = insert_segment(data, 0xE1, XMP_APP1 + xmp_packet(rating=rating))
+        corpus.ratings[group] = rating
+    corpus.write(original, data, group)
+    stem = Path(original).stem
+    corpus.write(f"backup/{original}", data, group)
+    ev = 0.3 if scene % 2 else -0.3
+    exports(corpus, stem, img, group, rng, ev)
     stored, tag = [(Image.Transpose.ROTATE_90, 6), (Image.Transpose.ROTATE_270, 8)][scene % 2]
     exif = camera_exif(scene, taken, orientation=tag)
     corpus.write(f"rotated/{stem}-exif.jpg", encode_jpeg(img.transpose(stored), exif=exif), group)
     turn = [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270]
     turned = img.transpose(turn[scene % 3])
     corpus.write(f"rotated/{stem}-turned.jpg", encode_jpeg(turned, quality=85), group)
-    if scene % 2 == 0:
-        for offset in (0.4, 0.9):
-            frame, _ = change_region(shifted(img, 0.005), others(), rng, 0.06)
-            when = taken + timedelta(seconds=offset)
-            data = encode_jpeg(frame, quality=92, exif=camera_exif(scene, when))
-            corpus.write(corpus.camera_file(scene), data, group)
-    for moment in range(2):
-        frame, kind = change_region(img, others(), rng, rng.uniform(0.12, 0.25))
-        frame = exposure(frame, rng.uniform(-0.05, 0.05))
-        when = taken + timedelta(seconds=rng.randint(15, 180))
+    for k in range(1, 5):  # a burst of five frames, 0.2 s apart, before the later moments
+        frame = burst_frame(img, others, rng)
+        data = encode_jpeg(frame, quality=92, exif=camera_exif(scene, taken + k * BURST_STEP))
+        name = corpus.camera_file(scene)
+        corpus.write(name, data, group)
+        corpus.write(
+            f"exports/{Path(name).stem}-1600.jpg", encode_jpeg(resized(frame, 1600)), group
+        )
+    seconds = [15 * k + rng.randint(0, 30) for k in (1, 4, 7, 10)]  # 15-180 s, 15+ s apart
+    for moment, later in enumerate(seconds):
+        if moment < 2:
+            frame, kind = change_region(img, others(), rng, rng.uniform(0.12, 0.25))
+            frame = exposure(frame, rng.uniform(-0.05, 0.05))
+        else:
+            frame, kind, bits = small_gesture(img, rng)
+            corpus.gesture_bits.append(int(bits))
         name = corpus.camera_file(scene)
         moment_group = f"{group}-moment{moment}-{kind}"
-        corpus.write(
-            name, encode_jpeg(frame, quality=92, exif=camera_exif(scene, when)), moment_group
+        data = encode_jpeg(
+            frame, quality=92, exif=camera_exif(scene, taken + timedelta(seconds=later))
         )
-        if moment == 0:
-            data = encode_jpeg(resized(frame, 1600), quality=80)
-            corpus.write(f"exports/{Path(name).stem}-1600.jpg", data, moment_group)
+        corpus.write(name, data, moment_group)
+        exports(corpus, Path(name).stem, frame, moment_group, rng, -ev)
 
 
 def distinct(images: list[Image.Image], sources: list[Path]) -> list[Image.Image]:
@@ -206,10 +301,17 @@ def main() -> None:
         others = [im for k, im in enumerate(images) if k != scene]
         build_scene(corpus, scene, img, lambda others=others: rng.choice(others), rng)
     bad_inputs(corpus, images[0])
-    truth = {"groups": corpus.truth, "bad": corpus.bad}
+    truth = {
+        "groups": corpus.truth,
+        "bad": corpus.bad,
+        "ratings": corpus.ratings,
+        "seed": args.seed,
+    }
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1))
     groups = len(set(corpus.truth.values()))
     print(f"{args.out}: {len(corpus.truth)} photos in {groups} groups, {len(corpus.bad)} bad")
+    bits = sorted(corpus.gesture_bits)
+    print(f"gesture moments: phash distance to their first moment {bits}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 QUALITY_EDGE = 512
 HIGHLIGHT, SHADOW = 245, 15  # digiKam's image quality sorter's clipping levels
 THUMB = 32  # imagehash's phash works on a 32×32 gray image: it doubles as the thumbnail
+DETAIL = 64  # edge of the thumbnail dedup compares region by region (a gesture is 5-16 px)
 HASH_METHOD = HashMethod(f"imagehash {imagehash.__version__}", ("phash", "dhash"), 64, THUMB)
 _TURNS = (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270)
 
@@ -112,6 +113,8 @@ def analyse_bytes(
         hash_method=HASH_METHOD,
         **quality_figures(gray),
         damage=damage,
+        pixels=hashlib.sha256(gray.tobytes()).hexdigest(),
+        detail=gray.resize((DETAIL, DETAIL), Image.Resampling.BOX).tobytes(),
     )
     return Analysed(source, meta, analysis)
 

@@ -29,7 +29,7 @@ from .failures import warn
 from .model import Analysis, HashMethod, Metadata, Problem, SourceFile
 from .names import is_text
 
-ANALYSIS_VERSION = 6  # bump when analyse_bytes computes anything differently
+ANALYSIS_VERSION = 7  # bump when analyse_bytes computes anything differently
 _SQLITE_INT = (-(2**63), 2**63 - 1)  # what an SQLite INTEGER holds
 
 
@@ -175,6 +175,7 @@ def _reader(path: str) -> sqlite3.Connection:
 def _encode(analysed: Analysed) -> str:
     analysis = asdict(analysed.analysis)
     analysis["thumb"] = base64.b64encode(analysed.analysis.thumb).decode()
+    analysis["detail"] = base64.b64encode(analysed.analysis.detail).decode()
     return json.dumps({"meta": asdict(analysed.meta), "analysis": analysis}, default=str)
 
 
@@ -187,6 +188,7 @@ def _decode(source: SourceFile, text: str, sidecars: str) -> Analysed | None:
         meta["problems"] = tuple(meta["problems"])
         analysis = data["analysis"]
         analysis["thumb"] = base64.b64decode(analysis["thumb"])
+        analysis["detail"] = base64.b64decode(analysis["detail"])
         analysis["rotated_phashes"] = tuple(analysis["rotated_phashes"])
         method = analysis["hash_method"]
         method["algorithms"] = tuple(method["algorithms"])

@@ -113,11 +113,16 @@ def analysis_options(command):
 
 
 def selection_options(command):
-    """Options that decide which photos a gallery holds: ingest and header."""
+    """Options that decide which photos a gallery holds and its header: ingest and header."""
+    header = click.option(
+        "--header", type=click.Path(path_type=Path), help="Use this photo as the header."
+    )
+    return header(grouping_options(command))
+
+
+def grouping_options(command):
+    """Options that decide which photos a gallery holds: ingest, header and dedup alike."""
     options = [
-        click.option(
-            "--header", type=click.Path(path_type=Path), help="Use this photo as the header."
-        ),
         *(setting_option(n) for n in ("threshold", "keep_all", "include_rejected", "min_rating")),
     ]
     return analysis_options(_with_options(command, options))
@@ -257,8 +262,7 @@ def cameras_command(sources, jobs: int, as_json: bool, **kwargs) -> None:
 
 @main.command("dedup")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_THRESHOLD
-@_JOBS
+@grouping_options
 @click.option(
     "--html",
     "html_path",
@@ -266,14 +270,14 @@ def cameras_command(sources, jobs: int, as_json: bool, **kwargs) -> None:
     help="Write a contact sheet of the groups to this file.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def dedup_command(
-    sources: tuple[Path, ...], threshold: int, jobs: int, html_path: Path | None, as_json: bool
-) -> None:
-    """Find duplicates among the photos in SOURCES and report them; write nothing else."""
-    result = review(sources, threshold, jobs, Progress(enabled=not as_json))
-    if not result.dedup.kept:
-        where = ", ".join(str(s) for s in sources)
-        _fail(f"no usable photos found in {where} ({len(result.skipped)} unusable)", as_json)
+def dedup_command(sources, html_path: Path | None, as_json: bool, **kwargs) -> None:
+    """Find duplicates among the photos in SOURCES as ingest would (the same cache, clock
+    offsets and ratings) and report them; write nothing else."""
+    options = settings.ingest_options(kwargs, sources=sources, bundle=Path())
+    try:
+        result = review(options, Progress(enabled=not as_json))
+    except IngestError as err:
+        _fail(str(err), as_json)
     if html_path:
         write_contact_sheet(result, html_path)
     if as_json:
@@ -381,11 +385,24 @@ def dedup_summary(result: Review) -> str:
         f"{result.dedup.dropped} to drop; {len(result.skipped)} skipped"
     ]
     for group in groups:
+        left_out = result.left_out(group.keep)
         lines.append(f"keep {group.keep.source.display} ({group.why_kept})")
+        lines += [f"  left out: {left_out}"] if left_out else []
         lines += [
             f"  {d.reason} (distance {d.distance}): {d.photo.source.display}"
             for d in group.duplicates
         ]
+    grouped = {p.source for g in groups for p in (g.keep, *(d.photo for d in g.duplicates))}
+    lines += [
+        f"left out {e.photo.source.display}: {e.reason}"
+        for e in result.excluded
+        if e.photo.source not in grouped
+    ]
+    lines += [
+        f"similar, kept (distance {s.distance}): {s.left.source.display} and "
+        f"{s.right.source.display}: {s.reason}"
+        for s in result.similar
+    ]
     lines += [f"skipped {p.path}: {p.reason}" for p in result.skipped]
     return "\n".join(lines)
 

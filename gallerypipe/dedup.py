@@ -2,48 +2,66 @@
 
 Hashing lives in analyse and the pair search in hashsearch; this module only decides. Two photos
 are linked when their phash (or the phash of one turned by 90°, 180° or 270°) is within the
-threshold and the evidence agrees:
+threshold and the evidence agrees. What the camera says comes first:
 
 - same bytes: "exact";
-- same camera body, EXIF times within MOMENT_SECONDS: "burst" (frames of one burst differ);
-- otherwise the 32×32 thumbnails kept by analyse are compared region by region, and a photo in
-  which one region changed while the rest stayed put is a different moment, never a duplicate;
-  a pair in the upper part of the threshold must also be confirmed by its dhash.
+- camera originals of one body (EXIF make, model, serial and capture time): the same capture time
+  is one exposure (a copy that kept its EXIF: "near" or "rotated"); times up to BURST_SECONDS
+  apart are a "burst"; further apart they are two exposures, one photo only if their pixels are
+  identical (the same image data under other metadata);
+- a copy without that evidence (an export without EXIF, another body) is compared region by
+  region with the thumbnails analyse keeps (see likeness): a photo in which one region changed
+  while the rest stayed put is another moment, never a duplicate; a pair in the upper part of
+  the threshold must also be confirmed by its dhash.
 
-Groups are joined most similar link first (so an export joins the moment it was made from), and
-never so as to put two different moments of one camera together.
+Groups are built from what the camera says first (exact copies, one exposure's copies, bursts,
+never two exposures of one body); then each copy without EXIF joins the one group of its
+best-matching original, so a copy that resembles two moments never joins them; a copy that matches
+no dated photo joins the one group of its best-matching copy that did, or else groups with other
+such copies. Pairs that were close but kept apart are returned as
+"similar, kept" with the reason, for a photographer to check.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .analyse import DETAIL
 from .hashsearch import close_pairs, close_pairs_between
+from .likeness import details, local_change
 from .model import Duplicate, DuplicateGroup, Photo
 
 DEFAULT_THRESHOLD = 8  # phash Hamming distance (of 64 bits) for a near-duplicate
-MOMENT_SECONDS = 5.0  # one camera: closer frames are a burst; further apart and changed, moments
+BURST_SECONDS = 5.0  # one body: frames closer than this are a burst, further apart two exposures
+BURST_SPREAD = 2  # a burst's frames may be this many times the threshold apart
 CONFIRM_ABOVE = 0.5  # phash distances above this fraction of the threshold need dhash to agree
 DHASH_CONFIRM = 12  # dhash Hamming distance that confirms a borderline pair
-# Local change scores (see local_change), calibrated on bench/make_corpus.py's corpora: a region
-# of 12-25 % of each side visibly changed scores ≥ 0.31, a re-encode, export, ±0.3 EV or a 2-4 %
-# crop ≤ 0.48. One camera minutes apart is judged strictly; a pair without that evidence, less so.
-MOMENT_LOCAL = 0.25
-LOCAL_CHANGE = 0.5
-_WINDOW = 5  # thumbnail pixels on a side of the region compared
-_CROPS = (0.02, 0.04)  # crops tried when aligning two thumbnails
-_BATCH = 64  # pairs aligned at once (49 crops each way)
+# Local change score (see likeness) above which a copy is not of that photo: one region of it
+# changed. On bench/make_corpus.py's corpora (seeds 20180614 and 90210) a re-encode, a 1600-px
+# export, ±0.3 EV or a 2-4 % crop of a frame scores at most 0.254 against it, and another
+# moment of the scene (a region of 8-25 % of the frame changed) at least 0.306.
+LOCAL_CHANGE = 0.28
 _REASONS = ("exact", "near", "burst", "rotated")
+
+
+@dataclass(frozen=True)
+class Similar:
+    """Two photos close by their hashes that were kept apart, and why (for a human to check)."""
+
+    left: Photo
+    right: Photo
+    distance: int
+    reason: str
 
 
 @dataclass(frozen=True)
 class DedupResult:
     kept: tuple[Photo, ...]
     groups: tuple[DuplicateGroup, ...]
+    similar: tuple[Similar, ...] = ()
 
     @property
     def dropped(self) -> int:
@@ -54,9 +72,10 @@ class DedupResult:
 class Link:
     left: int
     right: int
-    reason: str
+    reason: str  # why the two are one photo; "" when they are two (see why)
     distance: int
     local: float = 0.0  # local change score: lower is more alike
+    why: str = ""  # why two close photos are two
 
 
 def find_duplicates(photos: Sequence[Photo], threshold: int = DEFAULT_THRESHOLD) -> DedupResult:
@@ -65,37 +84,154 @@ def find_duplicates(photos: Sequence[Photo], threshold: int = DEFAULT_THRESHOLD)
     Photos come in gallery order and the kept ones stay in it.
     """
     evidence = _Evidence(photos)
-    links = sorted(
-        find_links(photos, threshold, evidence),
+    links = find_links(photos, threshold, evidence)
+    joined = _Join(photos)
+    ranked = sorted(
+        (link for link in links if link.reason),
         key=lambda link: (link.reason != "exact", link.local, link.distance),
     )
-    members = {i: [i] for i in range(len(photos))}
-    root = list(range(len(photos)))
-    accepted: list[Link] = []
+    dated = [_dated(p) for p in photos]
+    for link in ranked:  # what the cameras say: exact copies, copies of one exposure, bursts
+        if link.reason == "exact" or (dated[link.left] and dated[link.right]):
+            joined.join(link, evidence)
+    for link in _best_originals(ranked, dated, joined):  # each copy to its one original
+        joined.join(link, evidence)
+    apart = {(link.left, link.right) for link in links if not link.reason}
+    for link in _best_attached(ranked, joined, apart):  # a copy far from any original: via a copy
+        joined.join(link, evidence)
+    for link in ranked:  # copies that match no dated photo: among themselves
+        if not joined.attached(link.left) and not joined.attached(link.right):
+            joined.join(link, evidence)
+    return joined.result(links)
+
+
+def _best_originals(links: Sequence[Link], dated: list[bool], joined: _Join) -> list[Link]:
+    """For each copy without EXIF, its best link to a dated photo (links come best first)."""
+    best: dict[int, Link] = {}
     for link in links:
-        a, b = root[link.left], root[link.right]
-        if a == b:
-            accepted.append(link)
+        if dated[link.left] == dated[link.right]:
             continue
-        if evidence.moments_apart(members[a], members[b]):
-            continue  # an export close to two moments must not merge them
-        members[a] += members.pop(b)
-        for k in members[a]:
-            root[k] = a
-        accepted.append(link)
-    groups, kept = [], []
-    for indices in members.values():
-        keep = min(indices, key=lambda i: keeper_rank(photos[i]))
-        kept.append(keep)
-        if len(indices) > 1:
-            groups.append(_group(photos, keep, indices, accepted))
-    return DedupResult(tuple(photos[i] for i in sorted(kept)), tuple(groups))
+        copy = link.right if dated[link.left] else link.left
+        root = joined.root(copy)
+        if root not in best and not joined.has_dated(root):
+            best[root] = link
+    return list(best.values())
+
+
+def _best_attached(links: Sequence[Link], joined: _Join, apart: set[tuple[int, int]]) -> list[Link]:
+    """For each group of copies that matched no dated photo, its best link to a copy that did
+    (a 4 % crop can be further from the original than from its 1600-px export), unless a photo
+    of the one group was judged another photo than one of the other. One link per group, so it
+    joins one original's group only."""
+    best: dict[int, Link] = {}
+    for link in links:
+        left, right = joined.attached(link.left), joined.attached(link.right)
+        if left == right:
+            continue
+        root = joined.root(link.right if left else link.left)
+        target = joined.members[joined.root(link.left if left else link.right)]
+        if root in best or any(
+            (min(i, j), max(i, j)) in apart for i in joined.members[root] for j in target
+        ):
+            continue
+        best[root] = link
+    return list(best.values())
+
+
+class _Join:
+    """Union-find over the photos that never puts two exposures of one camera body together."""
+
+    def __init__(self, photos: Sequence[Photo]) -> None:
+        self.photos = photos
+        self.members = {i: [i] for i in range(len(photos))}
+        self.roots = list(range(len(photos)))
+        self.dated = {i: _dated(p) for i, p in enumerate(photos)}
+        self.accepted: list[Link] = []
+        self.refused: list[Link] = []
+
+    def root(self, i: int) -> int:
+        return self.roots[i]
+
+    def has_dated(self, root: int) -> bool:
+        return any(self.dated[k] for k in self.members[root])
+
+    def attached(self, i: int) -> bool:
+        """Whether i is in a group holding a dated photo."""
+        return self.has_dated(self.roots[i])
+
+    def join(self, link: Link, evidence: _Evidence) -> None:
+        a, b = self.roots[link.left], self.roots[link.right]
+        if a == b:
+            self.accepted.append(link)
+            return
+        why = evidence.exposures_apart(self.members[a], self.members[b])
+        if why:  # a copy close to two exposures must not merge them
+            self.refused.append(Link(link.left, link.right, "", link.distance, link.local, why))
+            return
+        self.members[a] += self.members.pop(b)
+        for k in self.members[a]:
+            self.roots[k] = a
+        self.accepted.append(link)
+
+    def result(self, links: Sequence[Link]) -> DedupResult:
+        photos = self.photos
+        groups, kept = [], []
+        for indices in self.members.values():
+            keep = min(indices, key=lambda i: keeper_rank(photos[i]))
+            kept.append(keep)
+            if len(indices) > 1:
+                groups.append(_group(photos, keep, indices, self.accepted))
+        return DedupResult(
+            tuple(photos[i] for i in sorted(kept)), tuple(groups), self._similar(links)
+        )
+
+    def _similar(self, links: Sequence[Link]) -> tuple[Similar, ...]:
+        """Close pairs that ended in two groups, each once, with the reason they were kept apart."""
+        found: dict[tuple[int, int], Similar] = {}
+        for link in [*self.refused, *links]:
+            pair = (min(link.left, link.right), max(link.left, link.right))
+            if pair in found or self.roots[pair[0]] == self.roots[pair[1]]:
+                continue
+            why = link.why or self._elsewhere(link)
+            found[pair] = Similar(self.photos[pair[0]], self.photos[pair[1]], link.distance, why)
+        return tuple(found[pair] for pair in sorted(found))
+
+    def _elsewhere(self, link: Link) -> str:
+        """Why a pair judged one photo still ended apart: a copy joined another original."""
+        for copy, other in ((link.left, link.right), (link.right, link.left)):
+            if not self.dated[copy] and self.dated[other]:
+                return "a copy that matches another original better"
+        return "each is closer to another photo"
+
+
+def _dated(photo: Photo) -> bool:
+    """A camera original's evidence: a camera body and a capture time from the camera."""
+    meta = photo.meta
+    return bool(meta.has_exif and (meta.make or meta.model) and time_source(photo) == "exif")
+
+
+# Where a capture time came from, most trusted first. metadata may say so itself (a time_source
+# field); until it does, a time is the camera's EXIF one unless it fell back to the file's time.
+TIME_SOURCES = ("exif", "xmp", "iptc", "file")
+
+
+def time_source(photo: Photo) -> str:
+    """Where the photo's capture time came from: one of TIME_SOURCES."""
+    source = getattr(photo.meta, "time_source", None)  # a finer source, where metadata has one
+    if source in TIME_SOURCES:
+        return source
+    return "file" if photo.time_from_file else "exif"
+
+
+def time_rank(photo: Photo) -> int:
+    """Lower is better dated."""
+    return TIME_SOURCES.index(time_source(photo))
 
 
 def find_links(
     photos: Sequence[Photo], threshold: int, evidence: _Evidence | None = None
 ) -> list[Link]:
-    """Every pair of photos that are one photo, with why and how far apart their hashes are."""
+    """Every pair of photos with close hashes: why they are one photo, or why they are two."""
     evidence = evidence or _Evidence(photos)
     links = _exact_links(photos)
     phash = np.array([p.analysis.phash for p in photos], dtype=np.uint64)
@@ -106,10 +242,32 @@ def find_links(
         same.add((i, j))
         if photos[i].analysis.sha256 == photos[j].analysis.sha256:
             continue
-        reason = _judge(photos[i], photos[j], d, threshold, float(local), "near")
-        if reason:
-            links.append(Link(i, j, reason, d, float(local)))
+        reason, why = _judge(photos[i], photos[j], d, threshold, float(local), "near")
+        links.append(Link(i, j, reason, d, float(local), why))
     links += _rotated_links(photos, threshold, evidence, same)
+    links += _burst_links(photos, threshold, same)
+    return links
+
+
+def _burst_links(photos: Sequence[Photo], threshold: int, near: set[tuple[int, int]]) -> list[Link]:
+    """Frames of one body within BURST_SECONDS that the phash search left out: a burst's frames
+    shift and blur, so within a burst phashes up to BURST_SPREAD times the threshold apart count."""
+    by_body: dict[tuple, list[int]] = {}
+    for i, photo in enumerate(photos):
+        if _dated(photo):
+            by_body.setdefault(_camera(photo), []).append(i)
+    links = []
+    for frames in by_body.values():
+        frames.sort(key=lambda i: photos[i].taken)
+        for n, i in enumerate(frames):
+            for j in frames[n + 1 :]:
+                seconds = _seconds_apart(photos[i], photos[j])
+                if seconds > BURST_SECONDS:
+                    break
+                pair = (min(i, j), max(i, j))
+                d = (photos[i].analysis.phash ^ photos[j].analysis.phash).bit_count()
+                if pair not in near and threshold < d <= BURST_SPREAD * threshold:
+                    links.append(Link(*pair, "burst" if seconds else "near", d))
     return links
 
 
@@ -137,35 +295,49 @@ def _rotated_links(
     locals_ = evidence.local(i, j, turns)
     for a, b, d, local in zip(i.tolist(), j.tolist(), distance.tolist(), locals_, strict=True):
         pair = (min(a, b), max(a, b))
-        if pair in near or (pair in best and best[pair].distance <= d):
+        if pair in near:
             continue
-        if _judge(photos[a], photos[b], d, threshold, float(local), "rotated", confirm=False):
-            best[pair] = Link(*pair, "rotated", d, float(local))
+        reason, why = _judge(photos[a], photos[b], d, threshold, float(local), "rotated", False)
+        link = Link(*pair, reason, d, float(local), why)
+        if pair not in best or _rank(link) < _rank(best[pair]):
+            best[pair] = link
     return list(best.values())
+
+
+def _rank(link: Link) -> tuple[bool, int]:
+    return not link.reason, link.distance
 
 
 def _judge(
     a: Photo, b: Photo, distance: int, threshold: int, local: float, reason: str, confirm=True
-) -> str | None:
-    """Why two photos with close hashes are one photo, or None when they are two."""
+) -> tuple[str, str]:
+    """(why two photos with close hashes are one photo, "") or ("", why they are two)."""
     seconds = _seconds_apart(a, b)
-    if seconds is not None and seconds > MOMENT_SECONDS:
-        return None if local > MOMENT_LOCAL else reason
-    if seconds:
-        return "burst"
+    if seconds is not None:  # one camera body: its clock decides
+        if seconds > BURST_SECONDS:
+            if a.analysis.pixels == b.analysis.pixels:
+                return reason, ""  # the same image data under other metadata
+            return "", f"different exposures: one camera, {_span(seconds)} apart"
+        return ("burst", "") if seconds else (reason, "")
     if local > LOCAL_CHANGE:
-        return None  # one region changed: another moment, or another photo of the scene
+        return "", f"a region changed (local change {local:.2f})"
     borderline = confirm and distance > CONFIRM_ABOVE * threshold
     if borderline and (a.analysis.dhash ^ b.analysis.dhash).bit_count() > DHASH_CONFIRM:
-        return None
-    return reason
+        return "", "their dhashes disagree"
+    return reason, ""
+
+
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _seconds_apart(a: Photo, b: Photo) -> float | None:
     """Seconds between two frames of one camera body by their EXIF times, else None."""
-    if not (a.meta.has_exif and b.meta.has_exif) or _camera(a) != _camera(b):
-        return None
-    if a.time_from_file or b.time_from_file:
+    if not (_dated(a) and _dated(b)) or _camera(a) != _camera(b):
         return None
     return abs((a.taken - b.taken).total_seconds())
 
@@ -175,120 +347,43 @@ def _camera(photo: Photo) -> tuple[str | None, str | None, str | None]:
 
 
 class _Evidence:
-    """Local comparisons of the photos' thumbnails, computed in batches and remembered."""
+    """Local comparisons of the photos' thumbnails, computed in batches."""
 
     def __init__(self, photos: Sequence[Photo]) -> None:
         self.photos = photos
-        self.thumbs = _thumbs(photos)
-        self.memo: dict[tuple[int, int], bool] = {}
+        self.thumbs = details([p.analysis.detail for p in photos], DETAIL)
 
-    def local(self, left: np.ndarray, right: np.ndarray, turns: np.ndarray | None = None):
-        return local_change(self.thumbs, left, right, turns)
+    def local(
+        self, left: np.ndarray, right: np.ndarray, turns: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Local change scores of the pairs; 0 for frames of one body (their clocks decide)."""
+        photos = self.photos
+        wanted = np.array(
+            [
+                _seconds_apart(photos[i], photos[j]) is None
+                for i, j in zip(left, right, strict=True)
+            ],
+            dtype=bool,
+        )
+        scores = np.zeros(len(left), dtype=np.float32)
+        if wanted.any():
+            turned = None if turns is None else turns[wanted]
+            scores[wanted] = local_change(self.thumbs, left[wanted], right[wanted], turned)
+        return scores
 
-    def moments_apart(self, left: list[int], right: list[int]) -> bool:
-        """Whether joining two groups would put two different moments of one camera together."""
-        return any(self.different_moments(i, j) for i in left for j in right)
-
-    def different_moments(self, i: int, j: int) -> bool:
-        """Same camera, further apart than a burst, and a region changed: two photos."""
-        key = (min(i, j), max(i, j))
-        if key not in self.memo:
-            seconds = _seconds_apart(self.photos[i], self.photos[j])
-            self.memo[key] = bool(
-                seconds is not None
-                and seconds > MOMENT_SECONDS
-                and local_change(self.thumbs, np.array([i]), np.array([j]))[0] > MOMENT_LOCAL
-            )
-        return self.memo[key]
-
-
-def _thumbs(photos: Sequence[Photo]) -> np.ndarray:
-    """The thumbnails as an (n, edge, edge) array, each scaled to zero mean and unit spread.
-
-    The scaling makes a brighter or darker copy (±EV) compare equal to its original.
-    """
-    if not photos:
-        return np.zeros((0, 1, 1), dtype=np.float32)
-    edge = photos[0].analysis.hash_method.thumb
-    raw = np.frombuffer(b"".join(p.analysis.thumb for p in photos), dtype=np.uint8)
-    thumbs = raw.reshape(len(photos), edge, edge).astype(np.float32)
-    thumbs -= thumbs.mean(axis=(1, 2), keepdims=True)
-    thumbs /= np.maximum(thumbs.std(axis=(1, 2), keepdims=True), 1.0)
-    return thumbs
-
-
-def local_change(
-    thumbs: np.ndarray, left: np.ndarray, right: np.ndarray, turns: np.ndarray | None = None
-) -> np.ndarray:
-    """How much the most changed region of each pair differs, beyond the pair's average.
-
-    The score is the largest mean difference over a 5×5 window of the thumbnails less the mean
-    difference over the whole. A re-encode, resize or exposure change leaves a small difference
-    spread everywhere; a person who moved changes one region a lot. A crop shifts every edge, so
-    a pair that differs is aligned first: each thumbnail is cropped by 0, 2 and 4 % on each
-    side, resampled and compared with the other, and the best alignment counts. turns[k] turns
-    the left thumbnail by 90°·turns[k] counter-clockwise first.
-    """
-    if not len(left):
-        return np.zeros(0, dtype=np.float32)
-    a = thumbs[left]
-    if turns is not None:
-        a = _turn(a, turns)
-    b = thumbs[right]
-    scores = _window_score(a, b)
-    differ = np.flatnonzero(scores > MOMENT_LOCAL)
-    for start in range(0, len(differ), _BATCH):
-        rows = differ[start : start + _BATCH]
-        x, y = a[rows], b[rows]
-        scores[rows] = np.minimum(_aligned_score(x, y), _aligned_score(y, x))
-    return scores
-
-
-def _window_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Largest 5×5 window mean of |a - b| less the overall mean, over the last two axes."""
-    diff = np.abs(a - b)
-    total = np.cumsum(np.cumsum(diff, axis=-1), axis=-2)
-    total = np.pad(total, [(0, 0)] * (diff.ndim - 2) + [(1, 0), (1, 0)])
-    w = _WINDOW
-    windows = total[..., w:, w:] - total[..., :-w, w:] - total[..., w:, :-w] + total[..., :-w, :-w]
-    flat = windows.reshape(*diff.shape[:-2], -1)
-    return flat.max(axis=-1) / (w * w) - diff.reshape(*diff.shape[:-2], -1).mean(axis=-1)
-
-
-def _aligned_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The best window score of b against crops of a, each resampled to a's size."""
-    resample = _crop_matrices(a.shape[-1])
-    cropped = np.einsum("kij,pjl,mnl->kmpin", resample, a, resample, optimize=True)
-    cropped -= cropped.mean(axis=(-1, -2), keepdims=True)
-    cropped /= np.maximum(cropped.std(axis=(-1, -2), keepdims=True), 1e-3)
-    return _window_score(cropped, b[None, None]).min(axis=(0, 1))
-
-
-@functools.cache
-def _crop_matrices(edge: int) -> np.ndarray:
-    """Linear-interpolation matrices that crop one axis (none, or each of _CROPS at its start,
-    centre or end) and resample it back to edge pixels."""
-    spans = [(0.0, float(edge))]
-    for crop in _CROPS:
-        cut = crop * edge
-        spans += [(cut * at, edge - cut * (1 - at)) for at in (0.0, 0.5, 1.0)]
-    matrices = np.zeros((len(spans), edge, edge), dtype=np.float32)
-    for k, (low, high) in enumerate(spans):
-        centres = low + (np.arange(edge) + 0.5) * (high - low) / edge - 0.5
-        below = np.floor(centres)
-        weight = (centres - below).astype(np.float32)
-        first = np.clip(below.astype(int), 0, edge - 1)
-        second = np.clip(first + 1, 0, edge - 1)
-        np.add.at(matrices[k], (np.arange(edge), first), 1 - weight)
-        np.add.at(matrices[k], (np.arange(edge), second), weight)
-    return matrices
-
-
-def _turn(thumbs: np.ndarray, turns: np.ndarray) -> np.ndarray:
-    out = thumbs.copy()
-    for k in (1, 2, 3):
-        out[turns == k] = np.rot90(thumbs[turns == k], k, axes=(1, 2))
-    return out
+    def exposures_apart(self, left: list[int], right: list[int]) -> str:
+        """Why joining two groups would put two exposures of one camera body together ("" if
+        it would not)."""
+        for i in left:
+            for j in right:
+                a, b = self.photos[i], self.photos[j]
+                seconds = _seconds_apart(a, b)
+                if seconds and seconds > BURST_SECONDS and a.analysis.pixels != b.analysis.pixels:
+                    return (
+                        f"would join two exposures of one camera {_span(seconds)} apart "
+                        f"({a.source.path.name}, {b.source.path.name})"
+                    )
+        return ""
 
 
 # The keeper

@@ -67,8 +67,8 @@ class Analysis:
 
     All hashes are of the orientation-normalised image; rotated_phashes are those of the image
     turned 90°, 180° and 270° counter-clockwise, so a copy whose pixels were turned is found.
-    thumb is a square grayscale thumbnail (hash_method.thumb² bytes, row by row) for comparing
-    two photos region by region without decoding them again.
+    thumb is a square grayscale thumbnail (hash_method.thumb² bytes, row by row) and detail a
+    larger one, for comparing two photos region by region without decoding them again.
     """
 
     sha256: str
@@ -83,6 +83,11 @@ class Analysis:
     clipped_highlights: float
     clipped_shadows: float
     damage: str = ""  # what the JPEG decoder found corrupt in the data ("" when intact)
+    # sha256 of the reduced decode's gray pixels (upright): equal for files holding the same
+    # image data whatever their metadata says, different for any re-encode or edit
+    pixels: str = ""
+    # a DETAIL×DETAIL grayscale thumbnail (analyse.DETAIL) for the local-change test
+    detail: bytes = b""
 
 
 @dataclass(frozen=True)

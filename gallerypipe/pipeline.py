@@ -15,6 +15,7 @@ from . import bundle as bundle_stage
 from .analyse import Analysed
 from .cache import analyse_cached, default_cache_path, open_cache
 from .clock import ClockOffset, offset_for, shifted
+from .decide import Excluded, decide
 from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
 from .failures import naming
 from .header import HeaderScore, candidates, pick_header, rank
@@ -84,16 +85,12 @@ class IngestOptions:
 
 
 @dataclass(frozen=True)
-class Excluded:
-    """A photo left out of the gallery on purpose (its rating), and why."""
-
-    photo: Photo
-    reason: str
-
-
-@dataclass(frozen=True)
 class Selection:
-    """What scan, analyse, the rating filter and dedup decided, before anything is written."""
+    """What scan, analyse, dedup and the groups' ratings decided, before anything is written.
+
+    grouping holds the duplicate groups of every photo, rejected or not; dedup only those
+    published, each keeper carrying its group's rating, title and capture time.
+    """
 
     scanned: ScanResult
     dedup: DedupResult
@@ -101,6 +98,7 @@ class Selection:
     problems: list[Problem]  # files left out: not published
     decoded: int  # photos decoded for analysis (neither path nor content in the cache)
     warnings: tuple[Problem, ...] = ()  # about photos that were read (kept, dropped or left out)
+    grouping: DedupResult | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,8 @@ class IngestReport:
 
 
 def select(options: IngestOptions, progress: Progress | None = None) -> Selection:
-    """Scan, analyse, leave out by rating, deduplicate: the photos a gallery would hold."""
+    """Scan, analyse, deduplicate every photo, then decide each group from all its members
+    (see decide): the photos a gallery would hold. ingest, header and dedup all come here."""
     progress = progress or (lambda stage, done, total: None)
     register_formats()
     scanned = scan(options.sources)
@@ -176,32 +175,26 @@ def select(options: IngestOptions, progress: Progress | None = None) -> Selectio
         scanned, options.jobs, progress, options.cache, options.clock_offsets, options.executor
     )
     warnings = photo_warnings(photos)
-    photos, excluded = filter_ratings(photos, options.include_rejected, options.min_rating)
     if not photos:
-        raise IngestError(_nothing_found(options.sources, scanned, problems, excluded))
-    dedup = (
+        raise IngestError(_nothing_found(options.sources, scanned, problems))
+    grouping = (
         DedupResult(tuple(photos), ())
         if options.keep_all
         else find_duplicates(photos, options.threshold)
     )
-    return Selection(scanned, dedup, excluded, problems, decoded, warnings)
+    dedup, excluded = decide(grouping, options.include_rejected, options.min_rating)
+    if not dedup.kept:
+        raise IngestError(_nothing_found(options.sources, scanned, problems, excluded))
+    return Selection(scanned, dedup, excluded, problems, decoded, warnings, grouping)
 
 
 def filter_ratings(
     photos: Sequence[Photo], include_rejected: bool = False, min_rating: int | None = None
 ) -> tuple[list[Photo], tuple[Excluded, ...]]:
-    """Leave out rejected photos (xmp:Rating -1) and, with min_rating, those rated lower."""
-    kept, excluded = [], []
-    for photo in photos:
-        rating = photo.meta.rating
-        if rating == -1 and not include_rejected:
-            excluded.append(Excluded(photo, "rejected (xmp:Rating -1)"))
-        elif min_rating is not None and (rating or 0) < min_rating and rating != -1:
-            stars = "unrated" if not rating else f"rated {rating}"
-            excluded.append(Excluded(photo, f"{stars}, below --min-rating {min_rating}"))
-        else:
-            kept.append(photo)
-    return kept, tuple(excluded)
+    """Each photo decided on its own (as with --keep-all): rejected ones (xmp:Rating -1) and,
+    with min_rating, those rated lower are left out."""
+    kept, excluded = decide(DedupResult(tuple(photos), ()), include_rejected, min_rating)
+    return list(kept.kept), excluded
 
 
 @dataclass(frozen=True)

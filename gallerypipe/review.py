@@ -4,27 +4,43 @@ but the optional contact sheet."""
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from .dedup import DEFAULT_THRESHOLD, DedupResult, find_duplicates
-from .imaging import BadImage, apply_orientation, decode, open_image, register_formats
+from .decide import Excluded
+from .dedup import DedupResult, Similar
+from .imaging import BadImage, apply_orientation, decode, open_image
 from .model import Duplicate, DuplicateGroup, Photo, Problem
-from .pipeline import Progress, analyse_all
-from .scan import scan
+from .pipeline import IngestOptions, Progress, select
 
 THUMB_EDGE = 240  # contact sheet thumbnails, long edge in pixels
 
 
 @dataclass(frozen=True)
 class Review:
-    dedup: DedupResult
+    """What ingest would decide: every photo's group, what is left out and why, the close pairs
+    kept apart, and the files that could not be used."""
+
+    dedup: DedupResult  # the groups over every photo, rejected or not
     skipped: tuple[Problem, ...]
+    excluded: tuple[Excluded, ...] = ()
+
+    @property
+    def similar(self) -> tuple[Similar, ...]:
+        return self.dedup.similar
+
+    def left_out(self, photo: Photo) -> str:
+        """Why the photo's group is not published ("" when it is)."""
+        return self._reasons.get(photo.source.display, "")
+
+    @functools.cached_property
+    def _reasons(self) -> dict[str, str]:
+        return {e.photo.source.display: e.reason for e in self.excluded}
 
     def to_json(self) -> dict:
         """Every decodable photo once: as a keeper, a duplicate, or in unique."""
@@ -38,29 +54,37 @@ class Review:
                         {"path": d.photo.source.display, "reason": d.reason, "distance": d.distance}
                         for d in g.duplicates
                     ],
+                    "excluded": self.left_out(g.keep) or None,
                 }
                 for g in self.dedup.groups
             ],
             "unique": [
                 p.source.display for p in self.dedup.kept if p.source.display not in grouped
             ],
+            "excluded": [
+                {"path": e.photo.source.display, "reason": e.reason} for e in self.excluded
+            ],
+            "similar_kept": [
+                {
+                    "paths": [s.left.source.display, s.right.source.display],
+                    "distance": s.distance,
+                    "reason": s.reason,
+                }
+                for s in self.similar
+            ],
             "skipped": [{"path": p.path, "reason": p.reason} for p in self.skipped],
         }
 
 
-def review(
-    sources: Sequence[Path],
-    threshold: int = DEFAULT_THRESHOLD,
-    jobs: int = 0,
-    progress: Progress | None = None,
-) -> Review:
-    """Scan and analyse the photos (no cache is read or written) and group the duplicates."""
-    register_formats()
-    scanned = scan(sources)
-    photos, problems, _ = analyse_all(scanned, jobs, progress or (lambda *_: None), None)
-    used = {p.source.display for p in photos}  # a photo with unreadable EXIF is still used
-    skipped = tuple(p for p in problems if p.path not in used)
-    return Review(find_duplicates(photos, threshold), skipped)
+def review(options: IngestOptions, progress: Progress | None = None) -> Review:
+    """What ingest would find, through the same selection (cache, clock offsets, ratings,
+    executor); nothing is written."""
+    chosen = select(options, progress)
+    grouping = chosen.grouping or chosen.dedup
+    used = {p.source.display for p in grouping.kept}
+    used |= {d.photo.source.display for g in grouping.groups for d in g.duplicates}
+    skipped = tuple(p for p in chosen.problems if p.path not in used)  # unreadable EXIF: used
+    return Review(grouping, skipped, chosen.excluded)
 
 
 def _members(group: DuplicateGroup) -> list[Photo]:
@@ -69,8 +93,12 @@ def _members(group: DuplicateGroup) -> list[Photo]:
 
 def write_contact_sheet(result: Review, path: Path) -> None:
     """A self-contained HTML page: each group with its keeper marked, the others with their
-    reason and distance; a burst as one strip. Thumbnails are inline, so it opens offline."""
-    sections = [_group_html(n, g) for n, g in enumerate(result.dedup.groups, 1)]
+    reason and distance; a burst as one strip; then the pairs that were close but kept apart,
+    with the reason. Thumbnails are inline, so it opens offline."""
+    sections = [
+        _group_html(n, g, result.left_out(g.keep)) for n, g in enumerate(result.dedup.groups, 1)
+    ]
+    sections += [_similar_html(result.similar)] if result.similar else []
     skipped = "".join(
         f"<li>{html.escape(p.path)}: {html.escape(p.reason)}</li>" for p in result.skipped
     )
@@ -80,7 +108,16 @@ def write_contact_sheet(result: Review, path: Path) -> None:
     path.write_text(_PAGE.format(count=len(result.dedup.groups), body=body), encoding="utf-8")
 
 
-def _group_html(number: int, group: DuplicateGroup) -> str:
+def _similar_html(pairs: tuple[Similar, ...]) -> str:
+    rows = "".join(
+        f'<div class="grid">{_cell(s.left, "similar", "similar, kept")}'
+        f"{_cell(s.right, 'similar', f'distance {s.distance}: {s.reason}')}</div>"
+        for s in pairs
+    )
+    return f"<section><h2>Similar, kept ({len(pairs)} pairs)</h2>{rows}</section>"
+
+
+def _group_html(number: int, group: DuplicateGroup, left_out: str = "") -> str:
     """The keeper and its burst frames as one strip in capture order, then the other copies."""
     burst = [d for d in group.duplicates if d.reason == "burst"]
     others = [d for d in group.duplicates if d.reason != "burst"]
@@ -93,6 +130,8 @@ def _group_html(number: int, group: DuplicateGroup) -> str:
     if cells:
         html_parts.append(f'<div class="grid">{"".join(cells)}</div>')
     title = f"Group {number}" + (f" (burst of {len(burst) + 1})" if burst else "")
+    title += f" — left out, {left_out}" if left_out else ""
+    title = html.escape(title)
     return f"<section><h2>{title}</h2>{''.join(html_parts)}</section>"
 
 

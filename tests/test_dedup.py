@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 from photos import CANON, NIKON, hamming, photos_of, real_photo, write_jpeg
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageFilter
 
 from gallerypipe.dedup import DEFAULT_THRESHOLD, find_duplicates
 
@@ -175,16 +175,26 @@ def test_an_export_does_not_merge_two_moments(tmp_path, stream):
     assert names(result.kept) == ["IMG_0001.JPG", "IMG_0002.JPG"]
 
 
-def test_same_camera_minutes_apart_without_a_change_is_one_photo(tmp_path, stream):
-    """A tripod shot repeated on an unchanged scene: nothing tells the two apart."""
+def test_one_body_minutes_apart_is_two_exposures_unless_pixel_identical(tmp_path, stream):
+    """A tripod shot repeated on an unchanged scene is two exposures (a false keep costs a
+    delete, a false merge a photo); the same image data under a retagged time is one photo."""
     base, _ = stream
     first = write_jpeg(tmp_path / "IMG_0001.JPG", base, **CANON, taken="2018:06:14 09:00:00")
     again = write_jpeg(
         tmp_path / "IMG_0002.JPG", base, **CANON, taken="2018:06:14 09:02:00", quality=80
     )
-    group, dups = only_group(find_duplicates(photos_of(first, again)))
+    photos = photos_of(first, again)
+    assert hamming(photos[0].analysis.phash, photos[1].analysis.phash) <= 2
+    result = find_duplicates(photos)
+    assert result.groups == ()
+    (similar,) = result.similar
+    assert similar.reason == "different exposures: one camera, 2 min apart"
+    retagged = tmp_path / "retagged" / "IMG_0001.JPG"
+    retagged.parent.mkdir()
+    data = first.read_bytes().replace(b"2018:06:14 09:00:00", b"2018:06:14 09:02:00")
+    retagged.write_bytes(data)
+    _, dups = only_group(find_duplicates(photos_of(first, retagged)))
     assert [d.reason for d in dups.values()] == ["near"]
-    assert {group.keep.source.path, *(d.photo.source.path for d in dups.values())} == {first, again}
 
 
 @pytest.mark.parametrize(
@@ -278,3 +288,81 @@ def test_every_keeper_says_why(tmp_path):
     export = write_jpeg(tmp_path / "DSC_0042-web.jpg", scene.resize((1000, 563)), quality=80)
     group, _ = only_group(find_duplicates(photos_of(original, export)))
     assert group.why_kept == "camera original (the others have no EXIF)"
+
+
+def _gesture(name: str, box: tuple[float, float, float, float]) -> tuple[Image.Image, Image.Image]:
+    """A frame and the same frame with a region (12-14 % of it) flipped where it stands: a
+    gesture that leaves the phash within 0-2 bits."""
+    base = real_photo(name, 1200)
+    w, h = base.size
+    x, y, bw, bh = box
+    region = (int(w * x), int(h * y), int(w * (x + bw)), int(h * (y + bh)))
+    moved = base.copy()
+    moved.paste(base.crop(region).transpose(Image.Transpose.FLIP_TOP_BOTTOM), region)
+    return base, moved
+
+
+GESTURES = {"picos": (0.1, 0.5, 0.3, 0.4), "kleiber": (0.55, 0.45, 0.35, 0.4)}
+
+
+@pytest.mark.parametrize("name", sorted(GESTURES))
+def test_a_gesture_at_a_phash_distance_of_two_bits_or_less_is_another_moment(tmp_path, name):
+    """Without EXIF nothing but the pixels tells; the local change test keeps the two apart
+    while every kind of copy of the frame stays with it."""
+    base, moved = _gesture(name, GESTURES[name])
+    original = write_jpeg(tmp_path / "IMG_0001.JPG", base, **CANON, taken="2018:06:14 09:00:00")
+    gesture = write_jpeg(tmp_path / "later.jpg", moved, quality=90)
+    w, h = base.size
+    copies = [
+        write_jpeg(tmp_path / "q70.jpg", base, quality=70),
+        write_jpeg(tmp_path / "1000px.jpg", base.resize((1000, round(1000 * h / w)))),
+        write_jpeg(tmp_path / "crop.jpg", base.crop((24, 12, w - 12, h - 24))),  # 3 %
+        write_jpeg(tmp_path / "brighter.jpg", ImageEnhance.Brightness(base).enhance(2**0.3)),
+    ]
+    photos = photos_of(original, gesture, *copies)
+    by = {p.source.path.name: p for p in photos}
+    assert hamming(by["later.jpg"].analysis.phash, by["IMG_0001.JPG"].analysis.phash) <= 2
+    result = find_duplicates(photos)
+    group, dups = only_group(result)
+    assert group.keep.source.path == original
+    assert sorted(dups) == sorted(p.name for p in copies)
+    assert "later.jpg" in names(result.kept)
+    apart = {tuple(names([s.left, s.right])): s.reason for s in result.similar}
+    assert apart[("IMG_0001.JPG", "later.jpg")].startswith("a region changed")
+
+
+def test_a_copy_joins_its_one_original_and_never_joins_two(tmp_path):
+    base, moved = _gesture("kleiber", GESTURES["kleiber"])
+    first = write_jpeg(tmp_path / "DSC_0001.JPG", base, **NIKON, taken="2018:06:14 09:00:00")
+    later = write_jpeg(tmp_path / "DSC_0002.JPG", moved, **NIKON, taken="2018:06:14 09:01:30")
+    first_share = write_jpeg(tmp_path / "share-1.jpg", base.resize((900, 506)), quality=75)
+    later_share = write_jpeg(tmp_path / "share-2.jpg", moved.resize((900, 506)), quality=75)
+    photos = photos_of(first, later, first_share, later_share)
+    for share in photos[2:]:  # each share is within the threshold of both originals
+        assert all(hamming(share.analysis.phash, o.analysis.phash) <= 4 for o in photos[:2])
+    result = find_duplicates(photos)
+    groups = sorted(
+        sorted([g.keep.source.path.name, *names(d.photo for d in g.duplicates)])
+        for g in result.groups
+    )
+    assert groups == [["DSC_0001.JPG", "share-1.jpg"], ["DSC_0002.JPG", "share-2.jpg"]]
+    apart = {tuple(names([s.left, s.right])): s.reason for s in result.similar}
+    assert apart[("DSC_0001.JPG", "DSC_0002.JPG")].startswith("different exposures")
+
+
+def test_a_burst_with_small_shifts_and_blur_stays_one_photo(tmp_path):
+    base = real_photo("life", 1200)
+    w, h = base.size
+    frames = []
+    for k in range(5):  # 0.2 s apart, each a pixel or two off, some a little blurred
+        frame = base.crop((k * 2, k, w - 8 + k * 2, h - 4 + k)).resize((w, h))
+        if k % 2:
+            frame = frame.filter(ImageFilter.GaussianBlur(0.8))
+        taken = "2018:06:14 09:00:01" if k >= 3 else "2018:06:14 09:00:00"
+        subsec = f"{(k * 20) % 100:02d}"
+        path = tmp_path / f"IMG_{k:04d}.JPG"
+        frames.append(write_jpeg(path, frame, **CANON, taken=taken, subsec=subsec))
+    result = find_duplicates(photos_of(*frames))
+    _, dups = only_group(result)
+    assert {d.reason for d in dups.values()} == {"burst"}
+    assert len(result.kept) == 1

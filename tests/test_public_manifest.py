@@ -20,6 +20,7 @@ PUBLIC_PHOTO_KEYS = {
     "capture_time",
     "capture_time_from_file",
     "title",
+    "description",  # the photographer's own words, for alt text
     "width",
     "height",
     "renditions",

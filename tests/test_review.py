@@ -46,7 +46,11 @@ def card(tmp_path_factory) -> Path:
 
 def run_dedup(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     checkout = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(checkout),
+        "XDG_CACHE_HOME": str(cwd.parent / f"{cwd.name}-cache"),
+    }
     return subprocess.run(
         [sys.executable, "-m", "gallerypipe", "dedup", *args],
         cwd=cwd,
@@ -88,8 +92,13 @@ def test_json_reports_every_photo_once_with_its_reason(card):
         "exports/fig-web.jpg": ("card2/DSC_0043.JPG", "near"),
         "exports/fig-turned.jpg": ("card2/DSC_0043.JPG", "rotated"),
     }
-    # the later moment stays, though its hash is as close as the burst frame's
+    # the later moment stays, though its hash is as close as the burst frame's, and says why
     assert "card/DCIM/100CANON/IMG_0003.JPG" in report["unique"]
+    later = [s for s in report["similar_kept"] if "card/DCIM/100CANON/IMG_0003.JPG" in s["paths"]]
+    assert later and all(
+        s["reason"].startswith("different exposures: one camera") for s in later
+    ), later
+    assert report["excluded"] == []
     assert all(g["why_kept"] for g in report["groups"])
 
 
@@ -100,7 +109,10 @@ def test_contact_sheet_is_self_contained(card, tmp_path):
     page = sheet.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing to fetch
     images = re.findall(r'src="data:image/jpeg;base64,[A-Za-z0-9+/=]+"', page)
-    assert len(images) == 7  # the groups' photos: a burst of 2, an exact copy, 3 of the fig
+    similar = page.count("similar, kept</figcaption>")
+    assert similar >= 1  # the later moment, close to the burst
+    assert len(images) == 7 + 2 * similar  # the groups: a burst of 2, an exact copy, 3 of the fig
+    assert "Similar, kept" in page and "different exposures: one camera" in page
     assert page.count('class="keep"') == 3
     assert page.count('class="strip"') == 1  # the burst
     assert "rotated, distance" in page

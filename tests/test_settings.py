@@ -339,11 +339,11 @@ def test_dedup_and_header_look_at_the_photos_as_ingest_would(library, seen, monk
     config.write_text("[ingest]\nthreshold = 5\njobs = 1\nkeep_all = true\n")
     run("dedup", "cards/phone")
     run("header", "cards/phone")
-    assert calls[0][1:3] == (5, 1)
+    assert (calls[0][0].threshold, calls[0][0].jobs, calls[0][0].keep_all) == (5, 1, True)
     assert (seen[0].threshold, seen[0].jobs, seen[0].keep_all) == (5, 1, True)
     config.write_text("[ingest]\nthreshold = 5\n[dedup]\nthreshold = 2\n")
     run("dedup", "cards/phone")
-    assert calls[1][1] == 2
+    assert calls[1][0].threshold == 2
 
 
 def stop():
