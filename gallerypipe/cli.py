@@ -182,6 +182,10 @@ def ingest_command(**kwargs) -> None:
         _echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         _echo(summary(report))
+    if report.header_problem:  # published, but not with the header the user asked for
+        problem = report.header_problem
+        _echo(f"error: {problem.path}: {problem.reason}", err=True)
+        sys.exit(USER_MUST_ACT)
 
 
 @main.command("header")
@@ -396,7 +400,7 @@ def summary(report: IngestReport) -> str:
     lines = [
         f"found {_count(report.found, 'photo')}; {verb} {report.photos}; "
         f"dropped {_count(report.duplicates.dropped, 'duplicate')}",
-        f"header: {report.header}",
+        _header_line(report),
         f"renditions: {report.uploaded} {'to upload' if report.dry_run else 'uploaded'}, "
         f"{report.reused} already in the store ({report.store})",
         f"manifest: {_manifest_line(report)}",
@@ -429,6 +433,12 @@ def summary(report: IngestReport) -> str:
         lines.append(f"warnings, photos used ({len(report.warnings)}):")
         lines += [f"  {p.path}: {p.reason}" for p in report.warnings]
     return "\n".join(lines)
+
+
+def _header_line(report: IngestReport) -> str:
+    problem = report.header_problem
+    asked = f" (instead of --header {problem.path}: it could not be rendered)" if problem else ""
+    return f"header: {report.header}{asked}"
 
 
 def _bundle_line(report: IngestReport) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,15 +21,21 @@ from .manifest import (
 )
 from .storage import IMMUTABLE, SHORT_LIVED, PreconditionFailed, Storage, StorageError, StoredObject
 
-# An unreferenced object younger than this is reused as it is: prune spares objects younger than
-# its --min-age (an hour by default), so this leaves half an hour for the run to finish.
-REUSE_GRACE_S = 1800.0
-
 
 @dataclass(frozen=True)
 class PublishPlan:
-    upload: tuple[str, ...]  # keys to write: missing, damaged, or old and unreferenced
-    reuse: tuple[str, ...]  # keys already there (content-addressed: same key, same bytes)
+    """Every wanted key, either uploaded or reused: decided before anything is rendered, and
+    carried out as it is (a run never uploads a key the plan reuses, nor the other way round)."""
+
+    upload: tuple[str, ...]  # keys to write: missing, damaged, or no manifest vouches for them
+    reuse: tuple[str, ...]  # keys the current manifest names with the size the store lists
+
+    def only(self, keys: Collection[str]) -> PublishPlan:
+        """The part of this plan for these keys (those of the photos that were published)."""
+        return PublishPlan(
+            upload=tuple(k for k in self.upload if k in keys),
+            reuse=tuple(k for k in self.reuse if k in keys),
+        )
 
 
 @dataclass(frozen=True)
@@ -42,34 +48,25 @@ class PreviousManifest:
 
 
 def plan_publish(
-    wanted: Iterable[str],
-    existing: Mapping[str, StoredObject],
-    claimed: Mapping[str, int],
-    now: float | None = None,
+    wanted: Iterable[str], existing: Mapping[str, StoredObject], claimed: Mapping[str, int]
 ) -> PublishPlan:
     """Which wanted keys to upload, and which to reuse from the store's listing.
 
-    A listed object is reused when the current manifest (`claimed`: key → bytes) names it with
-    the size it has, or when it is younger than REUSE_GRACE_S (left by a run that stopped before
-    its manifest). Anything else is written again: a truncated object gets repaired, and an old
-    unreferenced one gets a fresh age, so a prune running meanwhile cannot delete it from under
-    the manifest this run is about to write.
+    A listed object is reused only when the current manifest (`claimed`: key → bytes) names it
+    with the size it has. Anything else is written: a missing or truncated object, and one no
+    manifest vouches for (left by a run killed before its manifest, or by someone else), whose
+    bytes nothing can check before rendering; writing it also gives an old one a fresh age, so a
+    prune running meanwhile cannot delete it from under the manifest this run is about to write.
     """
-    now = time.time() if now is None else now
-    keys = list(dict.fromkeys(wanted))
+    keys = tuple(dict.fromkeys(wanted))
 
-    def reusable(key: str) -> bool:
+    def vouched(key: str) -> bool:
         found = existing.get(key)
-        if found is None:
-            return False
-        if key in claimed:
-            return found.size == claimed[key]
-        return now - found.modified < REUSE_GRACE_S
+        return found is not None and key in claimed and found.size == claimed[key]
 
-    reuse = {k for k in keys if reusable(k)}
     return PublishPlan(
-        upload=tuple(k for k in keys if k not in reuse),
-        reuse=tuple(k for k in keys if k in reuse),
+        upload=tuple(k for k in keys if not vouched(k)),
+        reuse=tuple(k for k in keys if vouched(k)),
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from gallerypipe.manifest import MANIFEST_KEY
 from gallerypipe.publish import (
-    REUSE_GRACE_S,
+    PublishPlan,
     archive_key,
     plan_publish,
     publish_manifest,
@@ -21,18 +21,21 @@ def listed(key: str, size: int, age_s: float) -> StoredObject:
     return StoredObject(key, size, "e" * 32, NOW - age_s)
 
 
-def test_a_listed_object_is_reused_only_when_it_can_be_trusted() -> None:
+def test_a_listed_object_is_reused_only_when_the_manifest_vouches_for_it() -> None:
     existing = {
         "named.jpg": listed("named.jpg", 100, age_s=86_400),
         "truncated.jpg": listed("truncated.jpg", 9, age_s=86_400),
         "left-by-a-crash.jpg": listed("left-by-a-crash.jpg", 50, age_s=60),
-        "old-orphan.jpg": listed("old-orphan.jpg", 50, age_s=REUSE_GRACE_S + 1),
+        "old-orphan.jpg": listed("old-orphan.jpg", 50, age_s=86_400),
     }
-    claimed = {"named.jpg": 100, "truncated.jpg": 30_180}
-    wanted = [*existing, "missing.jpg", "named.jpg"]
-    plan = plan_publish(wanted, existing, claimed, now=NOW)
-    assert plan.reuse == ("named.jpg", "left-by-a-crash.jpg")
-    assert plan.upload == ("truncated.jpg", "old-orphan.jpg", "missing.jpg")
+    claimed = {"named.jpg": 100, "truncated.jpg": 30_180, "gone.jpg": 10}
+    wanted = [*existing, "missing.jpg", "gone.jpg", "named.jpg"]
+    plan = plan_publish(wanted, existing, claimed)
+    assert plan.reuse == ("named.jpg",)
+    assert plan.upload == (
+        "truncated.jpg", "left-by-a-crash.jpg", "old-orphan.jpg", "missing.jpg", "gone.jpg",
+    )  # fmt: skip
+    assert plan.only({"named.jpg", "missing.jpg"}) == PublishPlan(("missing.jpg",), ("named.jpg",))
 
 
 def test_two_publishers_replacing_one_manifest_keep_one_archive(tmp_path) -> None:
