@@ -318,6 +318,31 @@ def test_a_header_that_cannot_be_rendered_is_reported_and_exits_1(
     assert "published 9" in result.stdout and len(manifest["photos"]) == 9
 
 
+def test_no_photo_that_can_be_rendered_is_one_line_and_nothing_published(
+    cards: Path, tmp_path: Path, monkeypatch
+) -> None:
+    select = gallerypipe.pipeline.select
+
+    def select_then_pull_the_cards(*args, **kwargs):
+        selection = select(*args, **kwargs)
+        for photo in [*selection.dedup.kept]:
+            photo.source.path.unlink()
+        return selection
+
+    monkeypatch.setattr(gallerypipe.pipeline, "select", select_then_pull_the_cards)
+    result = CliRunner().invoke(
+        main,
+        [
+            "ingest", str(cards), "--bundle", str(tmp_path / "b"), "--store", str(tmp_path / "s"),
+            "--sizes", "320", "--no-cache", "--jobs", "2",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: none of the 10 photos could be rendered, e.g. ")
+    assert result.stderr.endswith("; nothing was published\n") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "s/manifest.json").exists() and not (tmp_path / "b/index.md").exists()
+
+
 def test_existing_page_keeps_its_keys_and_body(cards: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "spark-2018"
     bundle.mkdir()
