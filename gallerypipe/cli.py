@@ -187,6 +187,10 @@ def ingest_command(**kwargs) -> None:
         _echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         _echo(summary(report))
+    if report.header_problem:  # published, but not with the header the user asked for
+        problem = report.header_problem
+        _echo(f"error: {problem.path}: {problem.reason}", err=True)
+        sys.exit(USER_MUST_ACT)
 
 
 @main.command("header")
@@ -413,39 +417,55 @@ def summary(report: IngestReport) -> str:
     lines = [
         f"found {_count(report.found, 'photo')}; {verb} {report.photos}; "
         f"dropped {_count(report.duplicates.dropped, 'duplicate')}",
-        f"header: {report.header}",
+        _header_line(report),
         f"renditions: {report.uploaded} {'to upload' if report.dry_run else 'uploaded'}, "
         f"{report.reused} already in the store ({report.store})",
         f"manifest: {_manifest_line(report)}",
         f"bundle: {report.bundle} ({_bundle_line(report)})",
     ]
-    for group in report.duplicates.groups:
-        for dup in group.duplicates:
-            lines.append(
-                f"  duplicate ({dup.reason}, distance {dup.distance}): "
-                f"{dup.photo.source.display} → kept {group.keep.source.display}"
-            )
+    lines += _duplicate_lines(report)
     if report.dry_run:
-        lines += [f"  would upload {key}" for key in report.plan.upload]
-        changes = report.bundle_plan
-        lines += [f"  would add {report.bundle}/{rel}" for rel in changes.add]
-        lines += [f"  would replace {report.bundle}/{rel}" for rel in changes.replace]
-        lines += [f"  would remove {report.bundle}/{rel}" for rel in changes.remove]
-    if report.kept:
-        lines.append(f"kept in the bundle ({len(report.kept)}):")
-        lines += [f"  {k.path}: {k.reason}" for k in report.kept]
-    if report.excluded:
-        lines.append(f"left out by rating ({len(report.excluded)}):")
-        lines += [f"  {e.photo.source.display}: {e.reason}" for e in report.excluded]
+        lines += _plan_lines(report)
+    lines += _listed("kept in the bundle", [f"  {k.path}: {k.reason}" for k in report.kept])
+    lines += _listed(
+        "left out by rating", [f"  {e.photo.source.display}: {e.reason}" for e in report.excluded]
+    )
     if report.ignored:
         lines.append("ignored: " + ", ".join(counted(n, why) for why, n in report.ignored))
-    if report.skipped:
-        lines.append(f"skipped, not published ({len(report.skipped)}):")
-        lines += [f"  {p.path}: {p.reason}" for p in report.skipped]
-    if report.warnings:
-        lines.append(f"warnings, photos used ({len(report.warnings)}):")
-        lines += [f"  {p.path}: {p.reason}" for p in report.warnings]
+    lines += _listed("skipped, not published", [f"  {p.path}: {p.reason}" for p in report.skipped])
+    lines += _listed("warnings, photos used", [f"  {p.path}: {p.reason}" for p in report.warnings])
     return "\n".join(lines)
+
+
+def _duplicate_lines(report: IngestReport) -> list[str]:
+    return [
+        f"  duplicate ({dup.reason}, distance {dup.distance}): "
+        f"{dup.photo.source.display} → kept {group.keep.source.display}"
+        for group in report.duplicates.groups
+        for dup in group.duplicates
+    ]
+
+
+def _listed(title: str, rows: list[str]) -> list[str]:
+    """A titled list with its length, or nothing when it is empty."""
+    return [f"{title} ({len(rows)}):", *rows] if rows else []
+
+
+def _plan_lines(report: IngestReport) -> list[str]:
+    """What a dry run would write: every key the publish plan uploads, every bundle change."""
+    changes = report.bundle_plan
+    return [
+        *(f"  would upload {key}" for key in report.plan.upload),
+        *(f"  would add {report.bundle}/{rel}" for rel in changes.add),
+        *(f"  would replace {report.bundle}/{rel}" for rel in changes.replace),
+        *(f"  would remove {report.bundle}/{rel}" for rel in changes.remove),
+    ]
+
+
+def _header_line(report: IngestReport) -> str:
+    problem = report.header_problem
+    asked = f" (instead of --header {problem.path}: it could not be rendered)" if problem else ""
+    return f"header: {report.header}{asked}"
 
 
 def _bundle_line(report: IngestReport) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,7 +39,7 @@ from .model import (
     largest_jpeg,
 )
 from .names import readable
-from .ownership import BundleLocked, bundle_lock, load_record
+from .ownership import BundleLocked, Record, bundle_lock, load_record
 from .parallel import run_all
 from .publish import (
     PreviousManifest,
@@ -50,9 +50,15 @@ from .publish import (
     read_previous,
     upload,
 )
-from .renditions import RenderOutput, RenderSettings, plan_renditions, render_photo
+from .renditions import (
+    PlannedRendition,
+    RenderOutput,
+    RenderSettings,
+    plan_renditions,
+    render_photo,
+)
 from .scan import ScanResult, scan
-from .storage import Storage, StoredObject, StoreOptions, open_store
+from .storage import Storage, StoreOptions, open_store
 
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -95,7 +101,7 @@ class Selection:
     scanned: ScanResult
     dedup: DedupResult
     excluded: tuple[Excluded, ...]
-    problems: list[Problem]  # files left out: not published
+    problems: tuple[Problem, ...]  # files left out: not published
     decoded: int  # photos decoded for analysis (neither path nor content in the cache)
     warnings: tuple[Problem, ...] = ()  # about photos that were read (kept, dropped or left out)
     grouping: DedupResult | None = None
@@ -112,7 +118,7 @@ class IngestReport:
     bundle: str
     store: str
     manifest: str
-    plan: PublishPlan
+    plan: PublishPlan  # what the run planned to upload and reuse (--dry-run lists it)
     analysed: int  # photos decoded for analysis (not found in the cache)
     rendered: int  # photos decoded for renditions
     manifest_changed: bool
@@ -120,21 +126,25 @@ class IngestReport:
     excluded: tuple[Excluded, ...] = ()
     # where the replaced manifest was kept (in a dry run: would be, if it changes)
     manifest_archived: str | None = None
-    repaired: int = 0  # planned reuses uploaded after all (the store's copy had another size)
     warnings: tuple[Problem, ...] = ()  # photos read and used, worth a look, and why
     bundle_plan: bundle_stage.BundlePlan = field(default_factory=bundle_stage.BundlePlan)
     kept: tuple[bundle_stage.Kept, ...] = ()  # the user's files and choices, left as they were
     sources: tuple[dict, ...] = ()  # each photo's id, card path, sha256, camera: never published
     decisions: tuple[dict, ...] = ()  # duplicates dropped, RAW companions, rating exclusions
+    # the plan's part for the photos published (a photo that failed to render is not); in a
+    # dry run, the plan
+    published: PublishPlan | None = None
+    header_problem: Problem | None = None  # --header's photo could not be used: exit 1
 
     @property
     def uploaded(self) -> int:
         """Objects written this run (in a dry run: that would be written)."""
-        return len(self.plan.upload) + self.repaired
+        return len((self.published or self.plan).upload)
 
     @property
     def reused(self) -> int:
-        return len(self.plan.reuse) - self.repaired
+        """Objects the new manifest names that were already in the store, vouched for."""
+        return len((self.published or self.plan).reuse)
 
     def to_json(self) -> dict:
         return {
@@ -148,6 +158,7 @@ class IngestReport:
             ],
             "ignored": {why: count for why, count in self.ignored},
             "header": self.header,
+            "header_problem": _problem_json(self.header_problem),
             "bundle": self.bundle,
             "store": self.store,
             "manifest": self.manifest,
@@ -255,7 +266,7 @@ def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestRe
 
 def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None) -> IngestReport:
     progress = progress or (lambda stage, done, total: None)
-    dedup, problems = chosen.dedup, chosen.problems  # render failures are added to problems
+    dedup = chosen.dedup
     header = pick_header(dedup.kept, None if _auto(options.header) else options.header)
     page = bundle_stage.read_page(options.bundle / "index.md")
     record = load_record(options.bundle)
@@ -267,9 +278,8 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
     previous = read_previous(store, existing)
     known = Known(known_renditions(previous.data), known_placeholders(previous.data))
     names = bundle_stage.gallery_files(dedup.kept)
-    planned = {p.id: plan_renditions(p, options.render) for p in dedup.kept}
-    claimed = {key: r.bytes for key, r in known.renditions.items()}
-    plan = plan_publish((r.key for rs in planned.values() for r in rs), existing, claimed)
+    planned = plan_all(dedup.kept, options.render)  # the keys, once: rendering makes these
+    plan = plan_publish(planned_keys(planned), existing, known.sizes())
     early = bundle_stage.plan_bundle(
         options.bundle,
         _early_targets(dedup.kept, planned, known, header, users_header, names),
@@ -277,21 +287,55 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
     )
     if early.conflicts:  # before the store or the bundle is changed
         raise bundle_stage.conflict_error(options.bundle, early.conflicts)
+    run = RunPlan(
+        options, chosen, header, page, record, choices, event, store, previous, known, names,
+        planned, plan,
+    )  # fmt: skip
     if options.dry_run:
-        notes = bundle_stage.page_notes(page)
-        return _report(
-            options, chosen, header, store, plan, None, previous, False, early, choices, notes
-        )
+        return _report(run, early)
+    return _apply(run, progress)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a run decides before it writes anything: what --dry-run reports, and what the
+    run then carries out as it is (the publish plan already holds the repairs)."""
+
+    options: IngestOptions
+    chosen: Selection
+    header: Photo  # gallerypipe's pick, or --header's photo
+    page: bundle_stage.Page
+    record: Record
+    choices: bundle_stage.UserChoices
+    event: str
+    store: Storage
+    previous: PreviousManifest
+    known: Known
+    names: Mapping[str, str]  # photo id → its gallery/ file name
+    planned: Mapping[str, tuple[PlannedRendition, ...]]  # photo id → its renditions' keys
+    publish: PublishPlan
+
+    @property
+    def users_header(self) -> bool:
+        """The page's front matter names a header of the user's own, and --header does not."""
+        return self.choices.header is not None and not self.choices.header_overridden
+
+
+def _apply(run: RunPlan, progress: Progress) -> IngestReport:
+    """Carry the plan out: render and upload, then the manifest, then the bundle."""
+    options, chosen, store, previous, names = (
+        run.options, run.chosen, run.store, run.previous, run.names
+    )  # fmt: skip
+    page, record, choices, event = run.page, run.record, run.choices, run.event
+    dedup, users_header = chosen.dedup, run.users_header
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
-        done, run = _render_and_upload(
-            dedup.kept, planned, known, plan, existing, store, Path(staging), options, progress
-        )
-        problems += run.failed
-        kept = sorted(  # the gallery's order is its file names' (Hugo lists resources so)
-            (p for p in dedup.kept if p.id in done.renditions), key=lambda p: names[p.id]
-        )
-        if header.id not in done.renditions:
-            header = pick_header(kept)
+        reused, todo = _reuse(dedup.kept, run.planned, run.known, run.publish)
+        renders = _render(todo, run.planned, options, progress)
+        transfers = options.store_options.transfers
+        rendered = _upload_and_stage(renders, store, run.publish, Path(staging), transfers)
+        done = {**reused, **_as_planned(rendered.photos, run.known, run.publish)}
+        kept = _in_gallery(dedup.kept, done, names, rendered.failed)
+        header, header_problem = _header_after(run.header, kept, rendered.failed, options.header)
         auto = _titles(kept, event, options.title_template)
         items = _gallery_items(kept, done, {**auto, **choices.titles})
         header_item = None if users_header else next(i for i in items if i.photo.id == header.id)
@@ -312,10 +356,9 @@ def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None
         content = _bundle_content(store, Path(staging), items, manifest_bytes)
         with naming(options.bundle):
             written = bundle_stage.write_bundle(options.bundle, targets, content, text, record)
-    notes = bundle_stage.page_notes(page)
-    return _report(
-        options, chosen, header, store, plan, run, previous, changed, written, choices, notes
-    )
+    published = run.publish.only(_named_keys(items))  # the plan's part for the photos published
+    outcome = Outcome(header, header_problem, rendered.failed, len(rendered.photos), published)
+    return _report(run, written, outcome, changed)
 
 
 def _auto(header: Path | None) -> bool:
@@ -398,7 +441,7 @@ def analyse_all(
     cache_path: Path | None = None,
     offsets: Sequence[ClockOffset] = (),
     executor: str | None = None,
-) -> tuple[list[Photo], list[Problem], int]:
+) -> tuple[list[Photo], tuple[Problem, ...], int]:
     """Analyse every photo not in the cache, in parallel; order by capture time, then name.
 
     Returns the photos, the problems and how many photos were decoded.
@@ -430,7 +473,7 @@ def analyse_all(
     finally:
         if cache:
             cache.close()
-    return to_photos(analysed, offsets), problems, decoded
+    return to_photos(analysed, offsets), tuple(problems), decoded
 
 
 FROM_FILE = "no capture time in EXIF, XMP or IPTC: dated by the file's modification time"
@@ -475,59 +518,122 @@ class Known:
     renditions: dict[str, Rendition]
     placeholders: dict[str, Placeholder]
 
+    def sizes(self) -> dict[str, int]:
+        """The size the manifest gives each key: what plan_publish checks the store against."""
+        return {key: r.bytes for key, r in self.renditions.items()}
+
 
 @dataclass(frozen=True)
-class Rendered:
-    """Each published photo's renditions and placeholder, by photo id (reused or new)."""
+class PhotoRenditions:
+    """One published photo's renditions (as the manifest describes them) and placeholder."""
 
-    renditions: dict[str, tuple[Rendition, ...]] = field(default_factory=dict)
-    placeholders: dict[str, Placeholder] = field(default_factory=dict)
+    renditions: tuple[Rendition, ...]
+    placeholder: Placeholder
 
 
-def _render_and_upload(
+@dataclass(frozen=True)
+class RenderRun:
+    """What rendering and uploading the photos that needed it gave."""
+
+    photos: Mapping[str, PhotoRenditions]  # by photo id: those rendered, their keys uploaded
+    failed: tuple[Problem, ...]  # the photos that could not be rendered: not published
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What carrying a RunPlan out did: the report is the plan and this, nothing patched."""
+
+    header: Photo  # the plan's, or gallerypipe's pick when that one could not be rendered
+    header_problem: Problem | None  # --header's photo could not be rendered
+    failed: tuple[Problem, ...]  # photos that could not be rendered
+    rendered: int  # photos rendered
+    published: PublishPlan  # the part of the plan for the photos published: what was done
+
+
+def plan_all(
+    photos: Sequence[Photo], settings: RenderSettings
+) -> dict[str, tuple[PlannedRendition, ...]]:
+    """Each photo's renditions, by photo id: the one plan the publish plan, the reuse decision
+    and the renders all follow."""
+    return {photo.id: plan_renditions(photo, settings) for photo in photos}
+
+
+def planned_keys(planned: Mapping[str, Sequence[PlannedRendition]]) -> list[str]:
+    return [r.key for renditions in planned.values() for r in renditions]
+
+
+def _reuse(
     kept: Sequence[Photo],
-    planned: dict[str, tuple],
+    planned: Mapping[str, Sequence[PlannedRendition]],
     known: Known,
     plan: PublishPlan,
-    existing: Mapping[str, StoredObject],
-    store: Storage,
-    staging: Path,
-    options: IngestOptions,
-    progress: Progress,
-) -> tuple[Rendered, RenderRun]:
-    """Reuse what the store and the last manifest already describe; render and upload the rest."""
-    done = Rendered()
-    to_render = []
-    reuse, upload_keys = set(plan.reuse), set(plan.upload)
+) -> tuple[dict[str, PhotoRenditions], list[Photo]]:
+    """The photos the plan reuses whole (every key, and a placeholder the manifest gives), as
+    the previous manifest describes them; and the photos to render."""
+    reuse = set(plan.reuse)  # every one is a key the previous manifest describes
+    reused, todo = {}, []
     for photo in kept:
         keys = [r.key for r in planned[photo.id]]
-        reusable = all(k in reuse and k in known.renditions for k in keys)
-        if reusable and photo.id in known.placeholders:
-            done.renditions[photo.id] = tuple(known.renditions[k] for k in keys)
-            done.placeholders[photo.id] = known.placeholders[photo.id]
+        if all(k in reuse for k in keys) and photo.id in known.placeholders:
+            renditions = tuple(known.renditions[k] for k in keys)
+            reused[photo.id] = PhotoRenditions(renditions, known.placeholders[photo.id])
         else:
-            to_render.append(photo)
-    failed: list[Problem] = []
-    render = functools.partial(render_photo, settings=options.render)
+            todo.append(photo)
+    return reused, todo
+
+
+def _render(
+    photos: Sequence[Photo],
+    planned: Mapping[str, tuple[PlannedRendition, ...]],
+    options: IngestOptions,
+    progress: Progress,
+) -> Iterator[tuple[Photo, RenderOutput | Problem]]:
+    """Each photo rendered as planned (on every core, or Dask), as it comes; a failure is the
+    photo's Problem."""
+    jobs = [(photo, planned[photo.id]) for photo in photos]
+    render = functools.partial(_render_job, settings=options.render)
     results = run_all(
-        render, to_render, options.jobs, on_error=_render_failed, executor=options.executor
+        render, jobs, options.jobs, on_error=_render_failed, executor=options.executor
     )
-    repaired = 0
-    with ThreadPoolExecutor(max_workers=options.store_options.transfers) as uploads:
-        futures = []
-        for n, (photo, result) in enumerate(_cancelling(results, uploads), 1):
+    for n, ((photo, _), result) in enumerate(results, 1):
+        yield photo, result
+        progress("render", n, len(jobs))
+
+
+def _render_job(
+    job: tuple[Photo, tuple[PlannedRendition, ...]], settings: RenderSettings
+) -> RenderOutput | Problem:
+    photo, planned = job
+    return render_photo(photo, settings, planned)
+
+
+def _render_failed(job: tuple[Photo, tuple], err: BaseException) -> Problem:
+    return Problem(job[0].source.display, f"cannot render: {err}")
+
+
+def _upload_and_stage(
+    results: Iterator[tuple[Photo, RenderOutput | Problem]],
+    store: Storage,
+    plan: PublishPlan,
+    staging: Path,
+    transfers: int,
+) -> RenderRun:
+    """Upload each render's keys the plan uploads and stage its largest JPEG for the bundle, as
+    the renders come in; on return every upload has finished (a failed one raises here, before
+    any manifest is written)."""
+    uploads = frozenset(plan.upload)
+    photos, failed = {}, []
+    with ThreadPoolExecutor(max_workers=transfers) as pool:
+        futures: list[Future] = []
+        for photo, result in _cancelling(results, pool):
             if isinstance(result, Problem):
                 failed.append(result)
-            else:
-                done.renditions[photo.id] = result.renditions
-                done.placeholders[photo.id] = result.placeholder
-                writes = _to_write(result, upload_keys, existing)
-                repaired += len(writes - upload_keys)
-                futures += _start_uploads(uploads, store, result, writes)
-                _stage(staging, result)
-            progress("render", n, len(to_render))
-        _wait_all(uploads, futures)  # a failed write raises here, before any manifest is written
-    return done, RenderRun(len(to_render) - len(failed), failed, repaired)
+                continue
+            futures += _upload(pool, store, result, uploads)
+            _stage(staging, result)
+            photos[photo.id] = PhotoRenditions(result.renditions, result.placeholder)
+        _wait_all(pool, futures)
+    return RenderRun(photos, tuple(failed))
 
 
 def _cancelling(results: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
@@ -550,32 +656,14 @@ def _wait_all(pool: ThreadPoolExecutor, futures: Sequence[Future]) -> None:
         raise
 
 
-@dataclass(frozen=True)
-class RenderRun:
-    rendered: int  # photos rendered
-    failed: list[Problem]
-    repaired: int  # reused keys uploaded after all: the store's copy had another size
-
-
-def _to_write(result: RenderOutput, upload_keys: set[str], existing: Mapping) -> set[str]:
-    """This photo's keys the plan uploads, and those it reuses whose copy in the store is not the
-    size of this render (no manifest vouched for it: someone else wrote it, or wrote it wrong)."""
-    return {
-        r.key for r in result.renditions if r.key in upload_keys or existing[r.key].size != r.bytes
-    }
-
-
-def _render_failed(photo: Photo, err: BaseException) -> Problem:
-    return Problem(photo.source.display, f"cannot render: {err}")
-
-
-def _start_uploads(
-    pool: ThreadPoolExecutor, store: Storage, result: RenderOutput, upload_keys: set[str]
-):
+def _upload(
+    pool: ThreadPoolExecutor, store: Storage, result: RenderOutput, uploads: frozenset[str]
+) -> list[Future]:
+    """Start uploading this render's keys that the plan uploads (the others it reuses)."""
     return [
         pool.submit(upload, store, r.key, data, r.content_type)
         for r, data in zip(result.renditions, result.payloads, strict=True)
-        if r.key in upload_keys
+        if r.key in uploads
     ]
 
 
@@ -592,6 +680,64 @@ def _fetch_largest(store: Storage, staging: Path, item: GalleryItem) -> bytes:
     return staged.read_bytes() if staged.exists() else store.get(item.largest.key)
 
 
+def _as_planned(
+    rendered: Mapping[str, PhotoRenditions], known: Known, plan: PublishPlan
+) -> dict[str, PhotoRenditions]:
+    """The rendered photos as the store will hold them: a key the plan reuses keeps the copy
+    the previous manifest vouched for (it was not uploaded again), described as that manifest
+    describes it; the others are this run's renders."""
+    reuse = set(plan.reuse)
+    return {
+        photo_id: replace(
+            done,
+            renditions=tuple(
+                known.renditions[r.key] if r.key in reuse else r for r in done.renditions
+            ),
+        )
+        for photo_id, done in rendered.items()
+    }
+
+
+def _in_gallery(
+    kept: Sequence[Photo],
+    done: Mapping[str, PhotoRenditions],
+    names: Mapping[str, str],
+    failed: Sequence[Problem],
+) -> list[Photo]:
+    """The photos published (those reused or rendered), in the gallery's order: their file
+    names' (Hugo lists resources so)."""
+    published = sorted((p for p in kept if p.id in done), key=lambda p: names[p.id])
+    if not published:
+        example = f", e.g. {failed[0].path}: {failed[0].reason}" if failed else ""
+        raise IngestError(
+            f"none of the {len(kept)} photos could be rendered{example}; nothing was published"
+        )
+    return published
+
+
+def _header_after(
+    planned: Photo, published: Sequence[Photo], failed: Sequence[Problem], asked: Path | None
+) -> tuple[Photo, Problem | None]:
+    """The header once the photos are rendered: the planned one, or, when it could not be
+    rendered, gallerypipe's pick among those published, with a Problem when --header named it
+    (the user chose that photo and gets another: they must act)."""
+    if any(p.id == planned.id for p in published):
+        return planned, None
+    header = pick_header(published)
+    if asked is None or _auto(asked):
+        return header, None
+    why = next((f.reason for f in failed if f.path == planned.source.display), "not rendered")
+    return header, Problem(
+        planned.source.display,
+        f"--header photo not published ({why}); the header is {header.source.display}, "
+        "gallerypipe's pick, instead",
+    )
+
+
+def _named_keys(items: Sequence[GalleryItem]) -> set[str]:
+    return {r.key for item in items for r in item.renditions}
+
+
 def _titles(kept: Sequence[Photo], event: str, template: str) -> dict[str, str]:
     """Each photo's own title (its caption), else the template's; by photo id."""
     return {
@@ -603,11 +749,11 @@ def _titles(kept: Sequence[Photo], event: str, template: str) -> dict[str, str]:
 
 
 def _gallery_items(
-    kept: Sequence[Photo], done: Rendered, titles: Mapping[str, str]
+    kept: Sequence[Photo], done: Mapping[str, PhotoRenditions], titles: Mapping[str, str]
 ) -> list[GalleryItem]:
     items = []
     for n, photo in enumerate(kept, 1):
-        renditions, placeholder = done.renditions[photo.id], done.placeholders[photo.id]
+        renditions, placeholder = done[photo.id].renditions, done[photo.id].placeholder
         items.append(GalleryItem(n, photo, titles[photo.id], renditions, placeholder))
     return items
 
@@ -631,7 +777,7 @@ def _humanize(name: str) -> str:
 def _nothing_found(
     sources: Sequence[Path],
     scanned: ScanResult,
-    problems: list[Problem],
+    problems: Sequence[Problem],
     excluded: Sequence[Excluded] = (),
 ) -> str:
     where = ", ".join(str(s) for s in sources)
@@ -642,49 +788,56 @@ def _nothing_found(
 
 
 def _report(
-    options: IngestOptions,
-    chosen: Selection,
-    header: Photo,
-    store: Storage,
-    plan: PublishPlan,
-    run: RenderRun | None,
-    previous: PreviousManifest,
-    changed: bool,
+    run: RunPlan,
     bundle_plan: bundle_stage.BundlePlan,
-    choices: bundle_stage.UserChoices,
-    notes: tuple[bundle_stage.Kept, ...] = (),
+    outcome: Outcome | None = None,
+    changed: bool = False,
 ) -> IngestReport:
-    replaced = previous.raw is not None and (changed or options.dry_run)
-    users_header = choices.header is not None and not choices.header_overridden
+    """The plan and what carrying it out did (a dry run: the plan, as if carried out)."""
+    options, chosen, choices = run.options, run.chosen, run.choices
+    outcome = outcome or Outcome(run.header, None, (), 0, run.publish)
+    replaced = run.previous.raw is not None and (changed or options.dry_run)
+    skipped = (*chosen.problems, *outcome.failed)
     excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
     private = private_details(chosen.dedup.kept, chosen.dedup.groups, excluded)
+    notes = bundle_stage.page_notes(run.page)
     return IngestReport(
         found=len(chosen.scanned.photos),
-        photos=len(chosen.dedup.kept),
+        photos=len(chosen.dedup.kept) - len(outcome.failed),
         duplicates=chosen.dedup,
-        skipped=tuple(chosen.problems),
+        skipped=skipped,
         ignored=chosen.scanned.ignored,
-        header=str(choices.header.get("src")) if users_header else header.source.display,
+        header=_header_shown(run, outcome.header),
         bundle=str(options.bundle),
-        store=store.url,
+        store=run.store.url,
         manifest=MANIFEST_KEY,
-        plan=plan,
+        plan=run.publish,
         analysed=chosen.decoded,
-        rendered=run.rendered if run else 0,
-        repaired=run.repaired if run else 0,
+        rendered=outcome.rendered,
         manifest_changed=changed,
         dry_run=options.dry_run,
         excluded=chosen.excluded,
-        manifest_archived=archive_key(previous) if replaced else None,
-        warnings=_published(chosen.warnings, chosen.problems),
+        manifest_archived=archive_key(run.previous) if replaced else None,
+        warnings=_published(chosen.warnings, skipped),
         bundle_plan=bundle_plan,
         kept=notes + choices.kept() + bundle_plan.kept,
         sources=tuple(private["sources"]),
         decisions=tuple(private["decisions"]),
+        published=outcome.published,
+        header_problem=outcome.header_problem,
     )
+
+
+def _header_shown(run: RunPlan, header: Photo) -> str:
+    """The page's header: the user's own (its src), or the photo gallerypipe wrote as it."""
+    return str(run.choices.header.get("src")) if run.users_header else header.source.display
 
 
 def _published(warnings: Sequence[Problem], skipped: Sequence[Problem]) -> tuple[Problem, ...]:
     """The warnings of photos not skipped (one that failed to render is skipped instead)."""
     gone = {p.path for p in skipped}
     return tuple(w for w in warnings if w.path not in gone)
+
+
+def _problem_json(problem: Problem | None) -> dict | None:
+    return None if problem is None else {"path": problem.path, "reason": problem.reason}

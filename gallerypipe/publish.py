@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,15 +21,21 @@ from .manifest import (
 )
 from .storage import IMMUTABLE, SHORT_LIVED, PreconditionFailed, Storage, StorageError, StoredObject
 
-# An unreferenced object younger than this is reused as it is: prune spares objects younger than
-# its --min-age (an hour by default), so this leaves half an hour for the run to finish.
-REUSE_GRACE_S = 1800.0
-
 
 @dataclass(frozen=True)
 class PublishPlan:
-    upload: tuple[str, ...]  # keys to write: missing, damaged, or old and unreferenced
-    reuse: tuple[str, ...]  # keys already there (content-addressed: same key, same bytes)
+    """Every wanted key, either uploaded or reused: decided before anything is rendered, and
+    carried out as it is (a run never uploads a key the plan reuses, nor the other way round)."""
+
+    upload: tuple[str, ...]  # keys to write: missing, damaged, or no manifest vouches for them
+    reuse: tuple[str, ...]  # keys the current manifest names with the size the store lists
+
+    def only(self, keys: Collection[str]) -> PublishPlan:
+        """The part of this plan for these keys (those of the photos that were published)."""
+        return PublishPlan(
+            upload=tuple(k for k in self.upload if k in keys),
+            reuse=tuple(k for k in self.reuse if k in keys),
+        )
 
 
 @dataclass(frozen=True)
@@ -42,34 +48,25 @@ class PreviousManifest:
 
 
 def plan_publish(
-    wanted: Iterable[str],
-    existing: Mapping[str, StoredObject],
-    claimed: Mapping[str, int],
-    now: float | None = None,
+    wanted: Iterable[str], existing: Mapping[str, StoredObject], claimed: Mapping[str, int]
 ) -> PublishPlan:
     """Which wanted keys to upload, and which to reuse from the store's listing.
 
-    A listed object is reused when the current manifest (`claimed`: key → bytes) names it with
-    the size it has, or when it is younger than REUSE_GRACE_S (left by a run that stopped before
-    its manifest). Anything else is written again: a truncated object gets repaired, and an old
-    unreferenced one gets a fresh age, so a prune running meanwhile cannot delete it from under
-    the manifest this run is about to write.
+    A listed object is reused only when the current manifest (`claimed`: key → bytes) names it
+    with the size it has. Anything else is written: a missing or truncated object, and one no
+    manifest vouches for (left by a run killed before its manifest, or by someone else), whose
+    bytes nothing can check before rendering; writing it also gives an old one a fresh age, so a
+    prune running meanwhile cannot delete it from under the manifest this run is about to write.
     """
-    now = time.time() if now is None else now
-    keys = list(dict.fromkeys(wanted))
+    keys = tuple(dict.fromkeys(wanted))
 
-    def reusable(key: str) -> bool:
+    def vouched(key: str) -> bool:
         found = existing.get(key)
-        if found is None:
-            return False
-        if key in claimed:
-            return found.size == claimed[key]
-        return now - found.modified < REUSE_GRACE_S
+        return found is not None and key in claimed and found.size == claimed[key]
 
-    reuse = {k for k in keys if reusable(k)}
     return PublishPlan(
-        upload=tuple(k for k in keys if k not in reuse),
-        reuse=tuple(k for k in keys if k in reuse),
+        upload=tuple(k for k in keys if not vouched(k)),
+        reuse=tuple(k for k in keys if vouched(k)),
     )
 
 
@@ -171,16 +168,9 @@ class VerifyReport:
 def verify(store: Storage, transfers: int = 8) -> VerifyReport:
     """Check every key the manifest names: present, with the size and sha256 it claims."""
     existing = store.list()
-    if MANIFEST_KEY not in existing:
-        return VerifyReport(0, (VerifyProblem(MANIFEST_KEY, "missing"),))
-    if existing[MANIFEST_KEY].size > MAX_MANIFEST_BYTES:
-        data, problem = None, f"over {MAX_MANIFEST_BYTES} bytes"  # not even read
-    else:
-        data, problem = _readable(store.get(MANIFEST_KEY))
+    data, problem = _manifest_to_verify(store, existing)
     if problem:
-        json_ok = not problem.startswith("not valid JSON")
-        reason = f"not a gallerypipe manifest: {problem}" if json_ok else problem
-        return VerifyReport(0, (VerifyProblem(MANIFEST_KEY, reason),))
+        return VerifyReport(0, (VerifyProblem(MANIFEST_KEY, problem),))
     claims = {r["key"]: r for p in data["photos"] for r in p["renditions"]}
     problems = [VerifyProblem(k, "missing from the store") for k in claims if k not in existing]
     present = [k for k in claims if k in existing]
@@ -194,6 +184,21 @@ def verify(store: Storage, transfers: int = 8) -> VerifyReport:
             if reason := _differs(found, claims[key]):
                 problems.append(VerifyProblem(key, reason))
     return VerifyReport(len(claims), tuple(problems))
+
+
+def _manifest_to_verify(
+    store: Storage, existing: Mapping[str, StoredObject]
+) -> tuple[dict | None, str | None]:
+    """The manifest verify checks the store against, or why there is none to check."""
+    if MANIFEST_KEY not in existing:
+        return None, "missing"
+    if existing[MANIFEST_KEY].size > MAX_MANIFEST_BYTES:
+        problem = f"over {MAX_MANIFEST_BYTES} bytes"  # not even read
+        return None, f"not a gallerypipe manifest: {problem}"
+    data, problem = _readable(store.get(MANIFEST_KEY))
+    if problem and not problem.startswith("not valid JSON"):
+        problem = f"not a gallerypipe manifest: {problem}"
+    return data, problem
 
 
 def _differs(found: tuple[int, str], claim: dict) -> str | None:
@@ -228,15 +233,13 @@ def plan_prune(
     existing = store.list()
     if MANIFEST_KEY not in existing:
         raise StorageError(_no_manifest(store.url, existing))
-    archived = _archived_manifests(existing)
-    kept_manifests = [MANIFEST_KEY, *(archived[-keep_manifests:] if keep_manifests else [])]
+    kept_manifests = _kept_manifests(existing, keep_manifests)
     referenced = set(kept_manifests)
     for key in kept_manifests:
         referenced |= _manifest_references(store, key)
-    now = time.time() if now is None else now
     ours = [k for k in sorted(existing) if _written_by_us(k)]
     unreferenced = [k for k in ours if k not in referenced]
-    recent = [k for k in unreferenced if now - existing[k].modified < min_age]
+    recent = _too_recent(unreferenced, existing, min_age, now)
     return PrunePlan(
         delete=tuple(k for k in unreferenced if k not in recent),
         keep=len(existing) - len(unreferenced) + len(recent),
@@ -245,6 +248,21 @@ def plan_prune(
         referenced=len(referenced & existing.keys()),
         foreign=len(existing) - len(ours) - 1,  # manifest.json is neither
     )
+
+
+def _kept_manifests(existing: Mapping[str, StoredObject], keep: int) -> list[str]:
+    """manifest.json and the newest `keep` archived manifests."""
+    archived = _archived_manifests(existing)
+    return [MANIFEST_KEY, *(archived[-keep:] if keep else [])]
+
+
+def _too_recent(
+    keys: Sequence[str], existing: Mapping[str, StoredObject], min_age: float, now: float | None
+) -> list[str]:
+    """The keys younger than min_age: maybe a publish in progress that has not yet written its
+    manifest."""
+    now = time.time() if now is None else now
+    return [k for k in keys if now - existing[k].modified < min_age]
 
 
 def _archived_manifests(existing: Mapping[str, StoredObject]) -> list[str]:
@@ -313,6 +331,11 @@ def _shape_problem(data: object) -> str | None:
     if not all(isinstance(r, list) for r in renditions):
         return "a photo without a list of renditions"
     keys = [r.get("key") if isinstance(r, dict) else None for group in renditions for r in group]
+    return _keys_problem(keys)
+
+
+def _keys_problem(keys: Sequence[object]) -> str | None:
+    """What is wrong with a manifest's rendition keys, if anything."""
     if not all(isinstance(k, str) for k in keys):
         return "a rendition without a key"
     if bad := next((k for k in keys if not is_rendition_key(k)), None):

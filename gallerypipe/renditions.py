@@ -146,12 +146,18 @@ def fit(width: int, height: int, edge: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def render_photo(photo: Photo, settings: RenderSettings) -> RenderOutput | Problem:
+def render_photo(
+    photo: Photo,
+    settings: RenderSettings,
+    planned: tuple[PlannedRendition, ...] | None = None,
+) -> RenderOutput | Problem:
     """Decode once at the smallest sufficient scale, then resize to each smaller size in turn.
 
+    planned: this photo's plan_renditions(photo, settings), as the caller planned its keys (so
+    the renditions are exactly the keys planned); made here when not given.
     Any failure, at decoding or later, is this photo's Problem: it never stops the other photos.
     """
-    planned = plan_renditions(photo, settings)
+    planned = planned or plan_renditions(photo, settings)
     orientation = photo.meta.orientation
     try:
         data = photo.source.path.read_bytes()

@@ -14,9 +14,12 @@ from pathlib import Path
 import piexif
 import pytest
 import yaml
+from click.testing import CliRunner
 from photos import change_a_photo, corrupt_scan_data, xmp_packet
 from PIL import Image
 
+import gallerypipe.pipeline
+from gallerypipe.cli import main
 from gallerypipe.pipeline import IngestOptions, ingest
 from gallerypipe.storage import LocalStorage
 
@@ -275,6 +278,75 @@ def test_header_override_and_an_unknown_one(cards: Path, tmp_path: Path) -> None
         "--header", tmp_path / "nope.jpg",
     )  # fmt: skip
     assert result.returncode == 1 and "nope.jpg" in result.stderr
+
+
+def test_a_header_that_cannot_be_rendered_is_reported_and_exits_1(
+    cards: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The photo named with --header is analysed, then its card is pulled before it is rendered:
+    the gallery is published with gallerypipe's pick as its header, the summary and an error
+    line say so, and the exit is 1 (the user asked for that photo)."""
+    chosen = cards / "phone/IMG_20180614_104009.jpg"
+    select = gallerypipe.pipeline.select
+
+    def select_then_pull_the_photo(*args, **kwargs):
+        selection = select(*args, **kwargs)
+        chosen.unlink()
+        return selection
+
+    monkeypatch.setattr(gallerypipe.pipeline, "select", select_then_pull_the_photo)
+    result = CliRunner().invoke(
+        main,
+        [
+            "ingest", str(cards), "--bundle", str(tmp_path / "b"), "--store", str(tmp_path / "s"),
+            "--header", str(chosen), "--sizes", "320", "--no-cache", "--jobs", "2",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    manifest = json.loads((tmp_path / "s/manifest.json").read_text())
+    header = next(p for p in manifest["photos"] if p["id"] == manifest["header"])
+    shown = next(line for line in result.stdout.splitlines() if line.startswith("header: "))
+    fallback = shown.removeprefix("header: ").partition(" (instead of")[0]
+    assert fallback != str(chosen)
+    assert header["id"] == hashlib.sha256(Path(fallback).read_bytes()).hexdigest()[:16]
+    assert f"header: {fallback} (instead of --header {chosen}: it could not be rendered)" in (
+        result.stdout
+    )
+    errors = result.stderr.splitlines()
+    assert len(errors) == 1 and errors[0].startswith(
+        f"error: {chosen}: --header photo not published"
+    )
+    assert f"the header is {fallback}, gallerypipe's pick, instead" in errors[0]
+    assert (
+        f"  {chosen}: cannot render" in result.stdout or f"  {chosen}: [Errno 2]" in result.stdout
+    )
+    assert (tmp_path / "b/header.jpg").is_file()
+    assert "published 9" in result.stdout and len(manifest["photos"]) == 9
+
+
+def test_no_photo_that_can_be_rendered_is_one_line_and_nothing_published(
+    cards: Path, tmp_path: Path, monkeypatch
+) -> None:
+    select = gallerypipe.pipeline.select
+
+    def select_then_pull_the_cards(*args, **kwargs):
+        selection = select(*args, **kwargs)
+        for photo in [*selection.dedup.kept]:
+            photo.source.path.unlink()
+        return selection
+
+    monkeypatch.setattr(gallerypipe.pipeline, "select", select_then_pull_the_cards)
+    result = CliRunner().invoke(
+        main,
+        [
+            "ingest", str(cards), "--bundle", str(tmp_path / "b"), "--store", str(tmp_path / "s"),
+            "--sizes", "320", "--no-cache", "--jobs", "2",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: none of the 10 photos could be rendered, e.g. ")
+    assert result.stderr.endswith("; nothing was published\n") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "s/manifest.json").exists() and not (tmp_path / "b/index.md").exists()
 
 
 def test_existing_page_keeps_its_keys_and_body(cards: Path, tmp_path: Path) -> None:
