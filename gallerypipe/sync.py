@@ -7,15 +7,14 @@ and the previous manifest (no render, no upload), and a manifest written only wh
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .locks import wait_for_lock
 from .pipeline import IngestError, IngestOptions, IngestReport, Progress, ingest
 from .storage import StorageError
 
@@ -122,15 +121,8 @@ def hold_lock(path: Path, timeout: float) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockHeld(f"another gallerypipe sync holds {path}") from None
-                time.sleep(0.2)
+        if not wait_for_lock(fd, timeout, poll=0.2):
+            raise LockHeld(f"another gallerypipe sync holds {path}")
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield
