@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .failures import os_error_line
 from .locks import wait_for_lock
 from .pipeline import IngestError, IngestOptions, IngestReport, Progress, ingest
 from .storage import StorageError
@@ -108,7 +109,9 @@ def _run_event(plan: SyncPlan, event: Event, progress: Progress | None) -> Event
     )
     try:
         return EventResult(event, report=ingest(options, progress))
-    except (IngestError, StorageError, ValueError, OSError) as err:
+    except OSError as err:  # as ingest says it: `PATH: reason`, no errno, no repr
+        return EventResult(event, error=os_error_line(err))
+    except (IngestError, StorageError, ValueError) as err:
         return EventResult(event, error=str(err))
 
 
