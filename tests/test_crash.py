@@ -28,10 +28,10 @@ from PIL import Image
 from gallerypipe.cli import main
 from gallerypipe.storage import open_store
 
-STAGES = ("analysis", "render", "upload", "bundle")
+STAGES = ("analysis", "render", "upload", "manifest", "bundle")
 # how long after its stage began a kill may come (the bundle is written in a few ms)
-DELAYS = {"analysis": 0.15, "render": 0.15, "upload": 0.3, "bundle": 0.02}
-# one trial per stage, then one killed twice: in the upload, then while writing the bundle
+DELAYS = {"analysis": 0.15, "render": 0.15, "upload": 0.3, "manifest": 0.01, "bundle": 0.005}
+# one trial per stage, then one killed twice: in the upload, then while placing the photos
 TRIALS = [*((stage,) for stage in STAGES), ("upload", "bundle")]
 
 
@@ -59,7 +59,7 @@ def children(pid: int) -> set[int]:
 
 def snapshot(bundle: Path) -> dict[str, int]:
     try:
-        return {p.name: p.stat().st_ino for p in bundle.iterdir()}
+        return {p.name: p.stat().st_ino for p in bundle.iterdir() if not p.name.startswith(".gp-")}
     except OSError:
         return {}
 
@@ -67,19 +67,22 @@ def snapshot(bundle: Path) -> dict[str, int]:
 class Watch:
     """Which stage a run has reached: analysis (its first pool's workers are up), render (a
     second pool's), upload (a render is staged in its TMPDIR as its objects go to the store),
-    bundle (the bundle folder changed: the store's manifest is written)."""
+    manifest (the bundle's folder changed: the store's manifest is written, the bundle's record
+    follows), bundle (a photo was placed in gallery/: the record is not final yet)."""
 
     def __init__(self, proc: subprocess.Popen, tmpdir: Path, bundle: Path) -> None:
         self.proc, self.tmpdir, self.bundle = proc, tmpdir, bundle
-        self.before = snapshot(bundle)
+        self.before = (snapshot(bundle), snapshot(bundle / "gallery"))
         self.pools: list[set[int]] = []
 
     def reached(self, stage: str) -> bool:
         workers = children(self.proc.pid)
         if workers and (not self.pools or not workers & self.pools[-1]):
             self.pools.append(workers)
+        if stage == "manifest":
+            return snapshot(self.bundle) != self.before[0]
         if stage == "bundle":
-            return snapshot(self.bundle) != self.before
+            return snapshot(self.bundle / "gallery") != self.before[1]
         if stage == "upload":
             return any(self.tmpdir.glob("gallerypipe-*/*"))
         return len(self.pools) >= STAGES.index(stage) + 1
