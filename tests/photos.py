@@ -371,3 +371,17 @@ def change_a_photo(cards: Path) -> Path:
         exif = img.info["exif"]
         img.rotate(2, resample=Image.Resampling.BICUBIC).save(changed, quality=90, exif=exif)
     return changed
+
+
+def shrink_cards(cards: Path, long_edge: int = 800) -> None:
+    """Every JPEG under cards re-encoded in place at most long_edge pixels long, its EXIF and
+    ICC profile kept as they were (orientation too: the stored pixels are scaled, not turned).
+    For tests where a photo's size is not the point: analysis then takes a fraction of the time.
+    """
+    for path in sorted(cards.rglob("*")):
+        if path.suffix.lower() not in (".jpg", ".jpeg") or path.name.startswith("._"):
+            continue
+        with Image.open(path) as img:
+            info = {k: img.info[k] for k in ("exif", "icc_profile") if img.info.get(k)}
+            img.thumbnail((long_edge, long_edge), Image.Resampling.LANCZOS)
+            img.save(path, "JPEG", quality=90, **info)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from photos import shrink_cards
 
 from gallerypipe.bundle import BundleConflict
 from gallerypipe.cli import main
@@ -336,10 +337,11 @@ def test_names_that_are_not_utf8_and_250_byte_names_are_published(
 
 # --- two runs at once -----------------------------------------------------------------------
 
-TRIALS = 6
+TRIALS = 4
 
 
 def test_two_identical_ingests_at_once_both_end_cleanly(cards: Path, tmp_path: Path) -> None:
+    shrink_cards(cards / "card-a")  # the photos' size is not the point: the race is
     for trial in range(TRIALS):
         bundle, store = tmp_path / f"b{trial}", tmp_path / f"s{trial}"
         args = [sys.executable, "-m", "gallerypipe", "ingest", str(cards / "card-a")]

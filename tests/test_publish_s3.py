@@ -25,13 +25,20 @@ from gallerypipe.publish import (
     read_previous,
     verify,
 )
+from gallerypipe.renditions import RenderSettings
 from gallerypipe.s3 import MULTIPART_THRESHOLD, S3Storage
 from gallerypipe.storage import SHORT_LIVED, PreconditionFailed, StorageError
+
+# Two sizes in both formats: 4 objects a photo, 40 for the 10 photos (the default makes 100).
+SMALL = RenderSettings(sizes=(640, 320), formats=("jpeg", "webp"))
+SMALL_ARGS = ("--sizes", "640,320", "--formats", "jpeg,webp")
 
 
 def publish(cards: Path, bundle: Path, s3_store, progress=None):
     url, options = s3_store
-    return ingest(IngestOptions((cards,), bundle, url, store_options=options, jobs=2), progress)
+    return ingest(
+        IngestOptions((cards,), bundle, url, store_options=options, jobs=2, render=SMALL), progress
+    )
 
 
 def store_cli(command: str, s3_store, *extra: str) -> subprocess.CompletedProcess:
@@ -47,11 +54,11 @@ def store_cli(command: str, s3_store, *extra: str) -> subprocess.CompletedProces
 
 def test_first_publish_then_a_noop_rerun(cards: Path, tmp_path: Path, s3_store) -> None:
     first = publish(cards, tmp_path / "b", s3_store)
-    assert (first.uploaded, first.reused, first.manifest_changed) == (100, 0, True)
+    assert (first.uploaded, first.reused, first.manifest_changed) == (40, 0, True)
     store = S3Storage(*s3_store)
     assert not verify(store).problems
     again = publish(cards, tmp_path / "b", s3_store)
-    assert (again.uploaded, again.reused, again.rendered) == (0, 100, 0)
+    assert (again.uploaded, again.reused, again.rendered) == (0, 40, 0)
     assert again.manifest_changed is False
     assert store_cli("verify", s3_store).returncode == 0
 
@@ -76,7 +83,7 @@ def test_one_changed_photo_uploads_only_its_objects(cards, tmp_path, s3_store) -
     publish(cards, tmp_path / "b", s3_store)
     change_a_photo(cards)
     report = publish(cards, tmp_path / "b", s3_store)
-    assert (report.uploaded, report.reused, report.rendered) == (10, 90, 1)
+    assert (report.uploaded, report.reused, report.rendered) == (4, 36, 1)
     assert report.manifest_changed
     store = S3Storage(*s3_store)
     assert not verify(store).problems
@@ -140,14 +147,14 @@ def test_prune_respects_dry_run_and_max_delete(cards, tmp_path, s3_store) -> Non
     assert dry.returncode == 0
     plan = json.loads(dry.stdout)
     assert plan["delete"] == [f"renditions/orphan-{n}.jpg" for n in range(3)]
-    assert plan["deleted"] == [] and len(store.list()) == 104
+    assert plan["deleted"] == [] and len(store.list()) == 44
     capped = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "2")
     assert capped.returncode == 1 and "max-delete" in capped.stderr
-    assert len(store.list()) == 104
+    assert len(store.list()) == 44
     fresh = plan_prune(store, min_age=3600)
     assert fresh.delete == () and fresh.too_recent == 3
     done = store_cli("prune", s3_store, "--min-age", "0", "--yes", "--max-delete", "3")
-    assert done.returncode == 0 and len(store.list()) == 101
+    assert done.returncode == 0 and len(store.list()) == 41
     assert not verify(store).problems
 
 
@@ -258,7 +265,16 @@ def test_store_settings_come_from_the_environment_and_the_config_file(cards, tmp
     }
     bundle = str(tmp_path / "b")
     ingest_run = subprocess.run(
-        [sys.executable, "-m", "gallerypipe", "ingest", str(cards), "--bundle", bundle],
+        [
+            sys.executable,
+            "-m",
+            "gallerypipe",
+            "ingest",
+            str(cards),
+            "--bundle",
+            bundle,
+            *SMALL_ARGS,
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -266,7 +282,7 @@ def test_store_settings_come_from_the_environment_and_the_config_file(cards, tmp
         cwd=tmp_path,
     )
     assert ingest_run.returncode == 0, ingest_run.stderr
-    assert f"100 uploaded, 0 already in the store ({url})" in ingest_run.stdout
+    assert f"40 uploaded, 0 already in the store ({url})" in ingest_run.stdout
     config = tmp_path / "site"
     config.mkdir()
     (config / "gallerypipe.toml").write_text(
@@ -281,7 +297,7 @@ def test_store_settings_come_from_the_environment_and_the_config_file(cards, tmp
         env=plain,
         cwd=config,
     )
-    assert (checked.returncode, checked.stdout) == (0, "verify: 100 objects checked, all match\n")
+    assert (checked.returncode, checked.stdout) == (0, "verify: 40 objects checked, all match\n")
 
 
 def test_a_rerun_uploads_again_an_object_the_store_holds_truncated(cards, tmp_path, s3_store):
@@ -344,6 +360,6 @@ def test_a_copy_no_manifest_vouches_for_is_uploaded_again(cards, tmp_path, s3_st
     store.put(MANIFEST_KEY, b'{"photos": []}', "application/json", SHORT_LIVED)  # vouches for none
     again = publish(cards, tmp_path / "b2", s3_store)
     assert again.rendered == first.rendered
-    assert (again.uploaded, again.reused) == (100, 0)
+    assert (again.uploaded, again.reused) == (40, 0)
     assert rendition["key"] in again.plan.upload and not again.plan.reuse
     assert not verify(store).problems

@@ -17,6 +17,7 @@ from PIL import Image
 
 from gallerypipe.cli import main
 from gallerypipe.pipeline import IngestOptions, ingest
+from gallerypipe.renditions import RenderSettings
 from gallerypipe.sync import EXIT_LOCKED, hold_lock
 
 CONFIG = """
@@ -36,9 +37,18 @@ prefix = "phone-export"
 """
 
 
+# Two JPEG sizes: 2 objects a photo instead of the default's 10, for the tests where the number
+# of renditions is not the point.
+SMALL = """
+[ingest]
+sizes = [640, 320]
+formats = ["jpeg"]
+"""
+
+
 @pytest.fixture
 def library(cards: Path, tmp_path: Path) -> Path:
-    (tmp_path / "gallerypipe.toml").write_text(CONFIG)
+    (tmp_path / "gallerypipe.toml").write_text(CONFIG + SMALL)
     return tmp_path
 
 
@@ -58,6 +68,7 @@ def by_event(result: subprocess.CompletedProcess) -> dict[str, dict]:
 
 
 def test_sync_publishes_every_event_then_does_nothing(library: Path) -> None:
+    (library / "gallerypipe.toml").write_text(CONFIG)  # the default sizes, as in the README
     first = run_sync(library)
     assert first.returncode == 0, first.stderr
     events = by_event(first)
@@ -83,7 +94,7 @@ def test_a_new_photo_is_the_only_one_decoded(library: Path) -> None:
     events = by_event(run_sync(library))
     assert events["spark-2018"]["decoded"] == 0
     assert (events["phone"]["analysed"], events["phone"]["rendered"]) == (1, 1)
-    assert events["phone"]["uploaded"] == 10 and events["phone"]["photos"] == 4
+    assert events["phone"]["uploaded"] == 2 and events["phone"]["photos"] == 4
 
 
 def test_a_failed_event_is_listed_and_the_others_run(library: Path) -> None:
@@ -123,9 +134,13 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def test_a_dask_cluster_gives_the_same_bytes_as_a_local_run(cards: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
+    small = RenderSettings(sizes=(640, 320), formats=("jpeg", "webp"))
     local = ingest(
-        IngestOptions((cards,), tmp_path / "local/b", str(tmp_path / "local/s"), cache=None, jobs=2)
-    )
+        IngestOptions(
+            (cards,), tmp_path / "local/b", str(tmp_path / "local/s"), cache=None, jobs=2,
+            render=small,
+        )
+    )  # fmt: skip
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
@@ -137,6 +152,7 @@ def test_a_dask_cluster_gives_the_same_bytes_as_a_local_run(cards: Path, tmp_pat
                 str(tmp_path / "dask/s"),
                 cache=None,
                 executor=f"dask://{address}",
+                render=small,
             )
         )
     assert remote.rendered == local.rendered == 10
