@@ -1,4 +1,7 @@
-"""Write the Hugo page bundle: numbered gallery files and index.md's `resources:` front matter.
+"""Write the Hugo page bundle: gallery files and index.md's `resources:` front matter.
+
+`HugoBundle` is this module as a site target (sites.SiteTarget, registered as "hugo"): the
+pipeline reaches the bundle only through it.
 
 Hugo applies the first matching resource entry per field, so the header gets a file of its own
 (`header.jpg`): an entry for the same file would steal the gallery photo's name and title.

@@ -289,7 +289,8 @@ def _ingest(
     files = site.files(dedup.kept)
     planned = plan_all(dedup.kept, options.render)  # the keys, once: rendering makes these
     plan = plan_publish(planned_keys(planned), existing, known.sizes())
-    draft = _draft(dedup.kept, planned, known, None if state.users_header else header, files)
+    users = state.users_header is not None  # the user's own header is kept: none of ours
+    draft = _draft(dedup.kept, planned, known, None if users else header, files)
     early = site.plan(state, draft)  # a conflict raises here, before the store is changed
     run = RunPlan(
         options, chosen, header, site, state, event, store, previous, known, files, planned, plan
@@ -773,7 +774,7 @@ def _report(
 
 def _header_shown(run: RunPlan, header: Photo) -> str:
     """The page's header: the user's own (its src), or the photo gallerypipe wrote as it."""
-    return run.state.users_header or header.source.display
+    return str(run.state.users_header) if run.users_header else header.source.display
 
 
 def _published(warnings: Sequence[Problem], skipped: Sequence[Problem]) -> tuple[Problem, ...]:
