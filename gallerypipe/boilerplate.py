@@ -92,6 +92,39 @@ PATTERNS = {
 _KNOWN_KEYS = {" ".join(text.split()).casefold() for text in KNOWN}
 
 
+def _camera_names(make: str | None, model: str | None) -> set[str]:
+    """The make, the model and "make model", whitespace-normalised and casefolded."""
+    names = {" ".join(n.split()).casefold() for n in (make, model) if n and n.strip()}
+    if make and model:
+        names.add(f"{' '.join(make.split())} {' '.join(model.split())}".casefold())
+    return names
+
+
+def _name_rule(key: str, make: str | None, model: str | None) -> str | None:
+    """Why a casefolded description is the camera's own name, or None."""
+    names = _camera_names(make, model)
+    if key in names:
+        return "the camera's make or model"
+    if any(key == f"{name} image" for name in names):
+        return "'<model> Image'"
+    return None
+
+
+def _pattern_rule(normal: str, title: bool) -> str | None:
+    """Why a normalised description matches one of PATTERNS, or None.
+
+    The '… DIGITAL CAMERA' rule is for upper case alone (a person types it in mixed case)."""
+    upper_rule = PATTERNS["a maker's '… DIGITAL CAMERA'"]
+    if normal.isupper() and upper_rule.match(normal):
+        return "a maker's '… DIGITAL CAMERA'"
+    for why, pattern in PATTERNS.items():
+        if title and why == "punctuation only":
+            continue
+        if pattern is not upper_rule and pattern.match(normal):
+            return why
+    return None
+
+
 def boilerplate(
     text: str | None, make: str | None = None, model: str | None = None, *, title: bool = False
 ) -> str | None:
@@ -105,22 +138,7 @@ def boilerplate(
     key = normal.casefold()
     if key in _KNOWN_KEYS:
         return "a known camera default"
-    names = {" ".join(n.split()).casefold() for n in (make, model) if n and n.strip()}
-    if make and model:
-        names.add(f"{' '.join(make.split())} {' '.join(model.split())}".casefold())
-    if key in names:
-        return "the camera's make or model"
-    if any(key == f"{name} image" for name in names):
-        return "'<model> Image'"
-    upper_rule = PATTERNS["a maker's '… DIGITAL CAMERA'"]
-    if normal.isupper() and upper_rule.match(normal):
-        return "a maker's '… DIGITAL CAMERA'"
-    for why, pattern in PATTERNS.items():
-        if title and why == "punctuation only":
-            continue
-        if pattern is not upper_rule and pattern.match(normal):
-            return why
-    return None
+    return _name_rule(key, make, model) or _pattern_rule(normal, title)
 
 
 def caption(

@@ -29,6 +29,7 @@ from .failures import (
     terminal_safe,
 )
 from .header import FACTORS, HeaderNotFound, why_first
+from .model import DuplicateGroup
 from .pipeline import (
     HeaderChoice,
     IngestError,
@@ -389,19 +390,8 @@ def dedup_summary(result: Review) -> str:
         f"{result.dedup.dropped} to drop; {len(result.skipped)} skipped"
     ]
     for group in groups:
-        left_out = result.left_out(group.keep)
-        lines.append(f"keep {group.keep.source.display} ({group.why_kept})")
-        lines += [f"  left out: {left_out}"] if left_out else []
-        lines += [
-            f"  {d.reason} (distance {d.distance}): {d.photo.source.display}"
-            for d in group.duplicates
-        ]
-    grouped = {p.source for g in groups for p in (g.keep, *(d.photo for d in g.duplicates))}
-    lines += [
-        f"left out {e.photo.source.display}: {e.reason}"
-        for e in result.excluded
-        if e.photo.source not in grouped
-    ]
+        lines += _group_lines(result, group)
+    lines += _ungrouped_exclusions(result)
     lines += [
         f"similar, kept (distance {s.distance}): {s.left.source.display} and "
         f"{s.right.source.display}: {s.reason}"
@@ -409,6 +399,27 @@ def dedup_summary(result: Review) -> str:
     ]
     lines += [f"skipped {p.path}: {p.reason}" for p in result.skipped]
     return "\n".join(lines)
+
+
+def _group_lines(result: Review, group: DuplicateGroup) -> list[str]:
+    """The keeper and why, why it was left out if it was, then each duplicate, indented."""
+    left_out = result.left_out(group.keep)
+    lines = [f"keep {group.keep.source.display} ({group.why_kept})"]
+    lines += [f"  left out: {left_out}"] if left_out else []
+    return lines + [
+        f"  {d.reason} (distance {d.distance}): {d.photo.source.display}" for d in group.duplicates
+    ]
+
+
+def _ungrouped_exclusions(result: Review) -> list[str]:
+    """The photos left out that no group of duplicates names (a group's line says it already)."""
+    groups = result.dedup.groups
+    grouped = {p.source for g in groups for p in (g.keep, *(d.photo for d in g.duplicates))}
+    return [
+        f"left out {e.photo.source.display}: {e.reason}"
+        for e in result.excluded
+        if e.photo.source not in grouped
+    ]
 
 
 def summary(report: IngestReport) -> str:

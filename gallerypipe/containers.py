@@ -36,25 +36,45 @@ class Blocks:
 
 def jpeg_blocks(data: bytes) -> Blocks:
     """The metadata blocks of JPEG (or MPO) bytes; a damaged segment list ends the walk."""
-    exif = xmp = None
-    chunks: dict[str, dict[int, bytes]] = {}
-    lengths: dict[str, int] = {}
-    irb = b""
-    for marker, payload in _segments(data):
-        if marker == 0xE1 and payload.startswith(b"Exif\x00") and exif is None:
-            exif = payload
-        elif marker == 0xE1 and payload.startswith(XMP_ID) and xmp is None:
-            xmp = payload[len(XMP_ID) :]
-        elif marker == 0xE1 and payload.startswith(EXTENDED_XMP_ID):
-            _add_chunk(payload[len(EXTENDED_XMP_ID) :], chunks, lengths)
-        elif marker == 0xED:
-            irb += next((payload[len(i) :] for i in PHOTOSHOP_IDS if payload.startswith(i)), b"")
+    exif, xmp, chunks, lengths, irb = _collect(data)
     resources = image_resources(irb)
     extended, notes = _join_extended(chunks, lengths)
     iptc = resources.get(IPTC_RESOURCE)
     if iptc is None:
         iptc = fotostation_iptc(data) or afcp_iptc(data)
     return Blocks(exif, xmp, extended, iptc, resources.get(IPTC_DIGEST_RESOURCE), notes)
+
+
+def _collect(data: bytes) -> tuple[bytes | None, bytes | None, dict, dict, bytes]:
+    """The first EXIF and XMP payloads, the Extended XMP chunks and lengths by GUID, and the
+    Photoshop image resource bytes of all APP13 segments joined."""
+    exif = xmp = None
+    chunks: dict[str, dict[int, bytes]] = {}
+    lengths: dict[str, int] = {}
+    irb = b""
+    for marker, payload in _segments(data):
+        kind = _kind(marker, payload)
+        if kind == "exif" and exif is None:
+            exif = payload
+        elif kind == "xmp" and xmp is None:
+            xmp = payload[len(XMP_ID) :]
+        elif kind == "extended":
+            _add_chunk(payload[len(EXTENDED_XMP_ID) :], chunks, lengths)
+        elif kind == "irb":
+            irb += next((payload[len(i) :] for i in PHOTOSHOP_IDS if payload.startswith(i)), b"")
+    return exif, xmp, chunks, lengths, irb
+
+
+def _kind(marker: int, payload: bytes) -> str | None:
+    """Which metadata block a segment holds: "exif", "xmp", "extended", "irb" or None."""
+    if marker == 0xED:
+        return "irb"
+    if marker != 0xE1:
+        return None
+    for kind, ident in (("exif", b"Exif\x00"), ("xmp", XMP_ID), ("extended", EXTENDED_XMP_ID)):
+        if payload.startswith(ident):
+            return kind
+    return None
 
 
 def _segments(data: bytes):
@@ -144,6 +164,22 @@ def afcp_iptc(data: bytes) -> bytes | None:
     """The IPTC entry of an AFCP trailer: 'AXS!' (big-endian) or 'AXS*' and the trailer's start
     in the last 12 bytes; there, the same signature, an entry count, and 12-byte entries (name,
     size, offset from the start of the file)."""
+    found = _afcp_header(data)
+    if found is None:
+        return None
+    order, start, count = found
+    for at in range(start + 12, start + 12 + 12 * count, 12):
+        entry = data[at : at + 12]
+        if len(entry) < 12:
+            return None
+        size, offset = struct.unpack(order + "LL", entry[4:12])
+        if entry[:4] == b"IPTC" and offset + size <= len(data):
+            return data[offset : offset + size]
+    return None
+
+
+def _afcp_header(data: bytes) -> tuple[str, int, int] | None:
+    """An AFCP trailer's byte order, start and entry count; None when there is none."""
     tail = data[-12:]
     if len(tail) < 12 or tail[:3] != b"AXS" or tail[3:4] not in (b"!", b"*"):
         return None
@@ -153,11 +189,4 @@ def afcp_iptc(data: bytes) -> bytes | None:
     if len(header) < 12 or header[:4] != tail[:4]:
         return None
     (count,) = struct.unpack(order + "H", header[6:8])
-    for at in range(start + 12, start + 12 + 12 * count, 12):
-        entry = data[at : at + 12]
-        if len(entry) < 12:
-            return None
-        size, offset = struct.unpack(order + "LL", entry[4:12])
-        if entry[:4] == b"IPTC" and offset + size <= len(data):
-            return data[offset : offset + size]
-    return None
+    return order, start, count

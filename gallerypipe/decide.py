@@ -65,24 +65,44 @@ def judge(
     """The group's verdict; members[0] is its keeper."""
     keep = members[0]
     rejected = [m for m in members if m.meta.rating == -1]
-    rated = [m for m in members if m.meta.rating is not None and m.meta.rating >= 0]
-    best = max(rated, key=lambda m: m.meta.rating, default=None)
+    best = _best_rated(members)
     rating = -1 if rejected else (best.meta.rating if best else None)
     photo = _as_one(keep, members, rating)
-    if rejected and not include_rejected:
-        return Verdict(photo, f"rejected: {_role(rejected[0], keep, members)} is rated -1")
-    if rejected or min_rating is None or (rating or 0) >= min_rating:
-        return Verdict(photo)
-    if rating is None or best is None:
-        stars = "unrated"
-    elif len(members) > 1:
-        stars = f"rated {rating} (the best rated of its copies: {best.source.path.name})"
-    else:
-        stars = f"rated {rating}"
-    return Verdict(photo, f"{stars}, below --min-rating {min_rating}")
+    return Verdict(photo, _why_left_out(members, rejected, best, include_rejected, min_rating))
 
 
-def _role(member: Photo, keep: Photo, members: Sequence[Photo]) -> str:
+def _why_left_out(
+    members: Sequence[Photo],
+    rejected: Sequence[Photo],
+    best: Photo | None,
+    include_rejected: bool,
+    min_rating: int | None,
+) -> str:
+    """Why the group is left out: a rejected member, or a rating below min_rating; "" if kept."""
+    if rejected:
+        return "" if include_rejected else f"rejected: {_role(rejected[0], members)} is rated -1"
+    rating = best.meta.rating if best else None
+    if min_rating is None or (rating or 0) >= min_rating:
+        return ""
+    return f"{_stars(members, best)}, below --min-rating {min_rating}"
+
+
+def _best_rated(members: Sequence[Photo]) -> Photo | None:
+    """The first member with the highest explicit rating of 0 or more; None when none has one."""
+    rated = [m for m in members if m.meta.rating is not None and m.meta.rating >= 0]
+    return max(rated, key=lambda m: m.meta.rating, default=None)
+
+
+def _stars(members: Sequence[Photo], best: Photo | None) -> str:
+    """How a group not rejected is rated, naming the copy that holds it when there are several."""
+    if best is None or best.meta.rating is None:
+        return "unrated"
+    if len(members) > 1:
+        return f"rated {best.meta.rating} (the best rated of its copies: {best.source.path.name})"
+    return f"rated {best.meta.rating}"
+
+
+def _role(member: Photo, members: Sequence[Photo]) -> str:
     name = member.source.path.name
     if len(members) == 1:
         return f"the photo {name}"

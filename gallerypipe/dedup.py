@@ -24,7 +24,7 @@ such copies. Pairs that were close but kept apart are returned as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,18 +91,30 @@ def find_duplicates(photos: Sequence[Photo], threshold: int = DEFAULT_THRESHOLD)
         key=lambda link: (link.reason != "exact", link.local, link.distance),
     )
     dated = [_dated(p) for p in photos]
-    for link in ranked:  # what the cameras say: exact copies, copies of one exposure, bursts
-        if link.reason == "exact" or (dated[link.left] and dated[link.right]):
-            joined.join(link, evidence)
-    for link in _best_originals(ranked, dated, joined):  # each copy to its one original
-        joined.join(link, evidence)
+    # what the cameras say: exact copies, copies of one exposure, bursts
+    joined.join_each(_camera_links(ranked, dated), evidence)
+    # each copy to its one original
+    joined.join_each(_best_originals(ranked, dated, joined), evidence)
+    # a copy far from any original: via a copy
     apart = {(link.left, link.right) for link in links if not link.reason}
-    for link in _best_attached(ranked, joined, apart):  # a copy far from any original: via a copy
-        joined.join(link, evidence)
-    for link in ranked:  # copies that match no dated photo: among themselves
-        if not joined.attached(link.left) and not joined.attached(link.right):
-            joined.join(link, evidence)
+    joined.join_each(_best_attached(ranked, joined, apart), evidence)
+    # copies that match no dated photo: among themselves
+    joined.join_each(_unattached(ranked, joined), evidence)
     return joined.result(links)
+
+
+def _camera_links(links: Sequence[Link], dated: list[bool]) -> Iterator[Link]:
+    """The links the cameras vouch for: exact copies, and links between two dated photos."""
+    return (
+        link for link in links if link.reason == "exact" or (dated[link.left] and dated[link.right])
+    )
+
+
+def _unattached(links: Sequence[Link], joined: _Join) -> Iterator[Link]:
+    """The links between two photos in no group holding a dated photo, judged as they come."""
+    return (
+        link for link in links if not joined.attached(link.left) and not joined.attached(link.right)
+    )
 
 
 def _best_originals(links: Sequence[Link], dated: list[bool], joined: _Join) -> list[Link]:
@@ -158,6 +170,11 @@ class _Join:
     def attached(self, i: int) -> bool:
         """Whether i is in a group holding a dated photo."""
         return self.has_dated(self.roots[i])
+
+    def join_each(self, links: Iterable[Link], evidence: _Evidence) -> None:
+        """Join each link in turn (a lazy iterable sees the joins made before it)."""
+        for link in links:
+            self.join(link, evidence)
 
     def join(self, link: Link, evidence: _Evidence) -> None:
         a, b = self.roots[link.left], self.roots[link.right]

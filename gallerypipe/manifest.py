@@ -65,17 +65,28 @@ def _photo_problem(photo: object) -> str | None:
         return "not an object"
     if not _is_hex(photo.get("id"), 16):
         return "id is not 16 hex digits"
+    if problem := _text_problem(photo) or _renditions_problem(photo.get("renditions")):
+        return problem
+    if "placeholder" in photo and (problem := placeholder_problem(photo["placeholder"])):
+        return f"placeholder: {problem}"
+    return None
+
+
+def _text_problem(photo: dict) -> str | None:
+    """The first of a photo's text fields present and not a string."""
     for name in ("title", "source", "capture_time"):
         if name in photo and not isinstance(photo[name], str):
             return f"{name} is not a string"
-    renditions = photo.get("renditions")
+    return None
+
+
+def _renditions_problem(renditions: object) -> str | None:
+    """What is wrong with a photo's renditions: not a non-empty list, or the first bad one."""
     if not isinstance(renditions, list) or not renditions:
         return "no list of renditions"
     for rendition in renditions:
         if problem := rendition_problem(rendition):
             return problem
-    if "placeholder" in photo and (problem := placeholder_problem(photo["placeholder"])):
-        return f"placeholder: {problem}"
     return None
 
 

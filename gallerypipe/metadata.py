@@ -198,6 +198,17 @@ def _capture_time(
     original = _exif_time(values, "DateTimeOriginal", "Original", problems)
     if original:
         return Found(original, "exif")
+    embedded = _embedded_time(xmp, iptc, xmp_wins, has_iptc, problems)
+    if embedded:
+        return embedded
+    digitized = _exif_time(values, "CreateDate", "Digitized", problems)
+    return Found(digitized, "exif") if digitized else None
+
+
+def _embedded_time(
+    xmp: XmpFields, iptc: IptcFields, xmp_wins: bool, has_iptc: bool, problems: list[str]
+) -> Found | None:
+    """The XMP or IPTC capture time, reconciled as exiftool's MWG rule does."""
     xmp_time = _xmp_time(xmp, problems)
     iptc_time = _iptc_time(iptc, problems)
     if xmp_time and _day_only(xmp.date) and iptc_time and iptc_time.date() == xmp_time.date():
@@ -206,8 +217,7 @@ def _capture_time(
         return Found(xmp_time, "xmp")
     if iptc_time:
         return Found(iptc_time, "iptc")
-    digitized = _exif_time(values, "CreateDate", "Digitized", problems)
-    return Found(digitized, "exif") if digitized else None
+    return None
 
 
 def _day_only(date: str | None) -> bool:
@@ -273,16 +283,33 @@ def parse_time(
     match = _DATE.match(value.strip().rstrip("\x00"))
     if not match:
         raise ValueError(value)
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    taken = datetime(
-        int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-        int(second or 0),
-    )  # fmt: skip
-    digits = fraction or (subsec.strip() if subsec and subsec.strip().isdigit() else "")
+    *fields, fraction, zone = match.groups()
+    taken = _naive_time(*fields)
+    digits = fraction or _subsec_digits(subsec)
     if digits:
         taken = taken.replace(microsecond=int(digits[:6].ljust(6, "0")))
     tz = UTC if zone == "Z" else _zone(zone or offset, problems)
     return taken.replace(tzinfo=tz) if tz else taken
+
+
+def _naive_time(
+    year: str,
+    month: str | None,
+    day: str | None,
+    hour: str | None,
+    minute: str | None,
+    second: str | None,
+) -> datetime:
+    """The date and time a match of _DATE gives; a missing part is the first of its range."""
+    return datetime(
+        int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
+        int(second or 0),
+    )  # fmt: skip
+
+
+def _subsec_digits(subsec: str | None) -> str:
+    """The digits of a SubSecTime tag; "" when it is absent or not all digits."""
+    return subsec.strip() if subsec and subsec.strip().isdigit() else ""
 
 
 def parse_exif_time(value: str, subsec: str | None = None, offset: str | None = None) -> datetime:
@@ -297,14 +324,22 @@ def _zone(offset: str | None, problems: list[str] | None = None) -> timezone | N
         return None
     if re.match(r"^[+-]\d{2}$", text):
         text += ":00"
-    match = _OFFSET.match(text)
-    sign, hours, minutes = [g for g in match.groups() if g is not None] if match else ("+", 99, 99)
+    sign, hours, minutes = _offset_parts(text)
     if int(hours) > 14 or int(minutes) > 59:  # UTC-12 … UTC+14 are the zones in use
         if problems is not None:
             problems.append(f"unreadable time-zone offset {text!r} (the time is used without it)")
         return None
     delta = timedelta(hours=int(hours), minutes=int(minutes))
     return timezone(-delta if sign == "-" else delta)
+
+
+def _offset_parts(text: str) -> tuple[str, str | int, str | int]:
+    """Sign, hours and minutes of an offset; out-of-range hours (99) when it cannot be read."""
+    match = _OFFSET.match(text)
+    if not match:
+        return "+", 99, 99
+    sign, hours, minutes = [g for g in match.groups() if g is not None]
+    return sign, hours, minutes
 
 
 def _text(value: object) -> str | None:

@@ -10,17 +10,16 @@ were named, holding that photo's rendition (same sha256), is gallerypipe's.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from .locks import wait_for_lock
 from .sites import SiteLocked
 from .storage import write_if_changed
 
@@ -173,18 +172,11 @@ def bundle_lock(bundle: Path, timeout: float = 600.0) -> Iterator[None]:
     fd = os.open(bundle, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     _HELD.add(fd)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise BundleLocked(
-                        f"{bundle}: another gallerypipe run has held this bundle for over "
-                        f"{timeout:.0f} s; try again when it is done"
-                    ) from None
-                time.sleep(0.1)
+        if not wait_for_lock(fd, timeout, poll=0.1):
+            raise BundleLocked(
+                f"{bundle}: another gallerypipe run has held this bundle for over "
+                f"{timeout:.0f} s; try again when it is done"
+            )
         yield
     finally:
         _HELD.discard(fd)

@@ -270,15 +270,19 @@ def published_exif(exif: bytes | None, settings: RenderSettings) -> bytes | None
     if not exif or settings.metadata == "none":
         return None
     try:
-        tags = piexif.load(exif)
-        zeroth = {t: v for t, v in tags.get("0th", {}).items() if t in _KEPT_0TH}
-        sub = {t: v for t, v in tags.get("Exif", {}).items() if t in _KEPT_EXIF}
-        gps = tags.get("GPS", {}) if settings.keep_gps else {}
-        if not (zeroth or sub or gps):
-            return None
-        return piexif.dump({"0th": zeroth, "Exif": sub, "GPS": gps, "1st": {}, "thumbnail": None})
+        return _dump_kept(piexif.load(exif), settings.keep_gps)
     except Exception:  # piexif raises many types on malformed data
         return None
+
+
+def _dump_kept(tags: dict, keep_gps: bool) -> bytes | None:
+    """The kept tags of piexif's loaded EXIF dumped anew; None when none are kept."""
+    zeroth = {t: v for t, v in tags.get("0th", {}).items() if t in _KEPT_0TH}
+    sub = {t: v for t, v in tags.get("Exif", {}).items() if t in _KEPT_EXIF}
+    gps = tags.get("GPS", {}) if keep_gps else {}
+    if not (zeroth or sub or gps):
+        return None
+    return piexif.dump({"0th": zeroth, "Exif": sub, "GPS": gps, "1st": {}, "thumbnail": None})
 
 
 def _described(plan: PlannedRendition, payload: bytes) -> Rendition:

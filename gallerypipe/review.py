@@ -42,22 +42,23 @@ class Review:
     def _reasons(self) -> dict[str, str]:
         return {e.photo.source.display: e.reason for e in self.excluded}
 
+    def _group_json(self, group: DuplicateGroup) -> dict:
+        """One group: its keeper, why, its duplicates and why the keeper was left out if it was."""
+        return {
+            "keep": group.keep.source.display,
+            "why_kept": group.why_kept,
+            "duplicates": [
+                {"path": d.photo.source.display, "reason": d.reason, "distance": d.distance}
+                for d in group.duplicates
+            ],
+            "excluded": self.left_out(group.keep) or None,
+        }
+
     def to_json(self) -> dict:
         """Every decodable photo once: as a keeper, a duplicate, or in unique."""
         grouped = {p.source.display for g in self.dedup.groups for p in _members(g)}
         return {
-            "groups": [
-                {
-                    "keep": g.keep.source.display,
-                    "why_kept": g.why_kept,
-                    "duplicates": [
-                        {"path": d.photo.source.display, "reason": d.reason, "distance": d.distance}
-                        for d in g.duplicates
-                    ],
-                    "excluded": self.left_out(g.keep) or None,
-                }
-                for g in self.dedup.groups
-            ],
+            "groups": [self._group_json(g) for g in self.dedup.groups],
             "unique": [
                 p.source.display for p in self.dedup.kept if p.source.display not in grouped
             ],
@@ -124,15 +125,24 @@ def _group_html(number: int, group: DuplicateGroup, left_out: str = "") -> str:
     keep = _cell(group.keep, "keep", f"kept: {group.why_kept}")
     html_parts = []
     if burst:
-        frames = sorted([(group.keep.taken, keep)] + [(d.photo.taken, _dup_cell(d)) for d in burst])
-        html_parts.append(f'<div class="strip">{"".join(cell for _, cell in frames)}</div>')
+        html_parts.append(_strip_html(group, keep, burst))
     cells = ([] if burst else [keep]) + [_dup_cell(d) for d in others]
     if cells:
         html_parts.append(f'<div class="grid">{"".join(cells)}</div>')
-    title = f"Group {number}" + (f" (burst of {len(burst) + 1})" if burst else "")
-    title += f" — left out, {left_out}" if left_out else ""
-    title = html.escape(title)
+    title = html.escape(_group_title(number, len(burst), left_out))
     return f"<section><h2>{title}</h2>{''.join(html_parts)}</section>"
+
+
+def _strip_html(group: DuplicateGroup, keep: str, burst: list[Duplicate]) -> str:
+    """The keeper's cell and its burst frames' in capture order, as one strip."""
+    frames = sorted([(group.keep.taken, keep)] + [(d.photo.taken, _dup_cell(d)) for d in burst])
+    return f'<div class="strip">{"".join(cell for _, cell in frames)}</div>'
+
+
+def _group_title(number: int, burst: int, left_out: str) -> str:
+    """ "Group 3 (burst of 4) — left out, <reason>" (unescaped)."""
+    title = f"Group {number}" + (f" (burst of {burst + 1})" if burst else "")
+    return title + (f" — left out, {left_out}" if left_out else "")
 
 
 def _dup_cell(dup: Duplicate) -> str:

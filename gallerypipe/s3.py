@@ -374,39 +374,54 @@ class _translate_errors:
     def __exit__(self, kind, err, tb) -> bool:
         if err is None or isinstance(err, StorageError):
             return False
+        translated = self._translated(err)
+        if translated is None:
+            return False
+        raise translated from err
+
+    def _translated(self, err: BaseException) -> StorageError | None:
+        """The StorageError for one of botocore's exceptions; None for any other exception."""
         if isinstance(
             err, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError
         ):
-            endpoint = self.store.options.endpoint_url or "S3"
-            why = (
-                f"{endpoint} did not answer ({err}; tried {MAX_ATTEMPTS} times, "
-                f"{READ_TIMEOUT_S} s each): is the endpoint up, and is it an S3 server?"
-            )
-            self.store._silent = f"{self.store.url}: {why}"
-            raise StorageError(f"{self.where}: {why}") from err
+            return self._timed_out(err)
         if isinstance(err, botocore.exceptions.ClientError):
-            code = _code(err)
-            if code in _CONFLICT or code == "412":
-                raise PreconditionFailed(f"{self.where}: changed by someone else") from err
-            if code in _REFUSED:
-                raise StorageError(
-                    f"{self.where}: the store refused our credentials ({code}); check the access "
-                    "key, secret key and profile"
-                ) from err
-            if code == "NoSuchBucket":
-                raise StorageError(
-                    f"{self.where}: the bucket does not exist (NoSuchBucket); create it, or check "
-                    "the store URL and the endpoint"
-                ) from err
-            raise StorageError(f"{self.where}: {code}: {_message(err)}") from err
+            return self._refused(err)
         if isinstance(err, botocore.exceptions.NoCredentialsError):
-            raise StorageError(
+            return StorageError(
                 f"{self.where}: no credentials found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
                 "~/.aws/credentials or --profile)"
-            ) from err
+            )
         if isinstance(err, botocore.exceptions.BotoCoreError):
-            raise StorageError(f"{self.where}: {err}") from err
-        return False
+            return StorageError(f"{self.where}: {err}")
+        return None
+
+    def _timed_out(self, err: BaseException) -> StorageError:
+        """A request that got no answer: the store is marked silent for the rest of the run."""
+        endpoint = self.store.options.endpoint_url or "S3"
+        why = (
+            f"{endpoint} did not answer ({err}; tried {MAX_ATTEMPTS} times, "
+            f"{READ_TIMEOUT_S} s each): is the endpoint up, and is it an S3 server?"
+        )
+        self.store._silent = f"{self.store.url}: {why}"
+        return StorageError(f"{self.where}: {why}")
+
+    def _refused(self, err: botocore.exceptions.ClientError) -> StorageError:
+        """The server's error response, in words that say what to do where there is something."""
+        code = _code(err)
+        if code in _CONFLICT or code == "412":
+            return PreconditionFailed(f"{self.where}: changed by someone else")
+        if code in _REFUSED:
+            return StorageError(
+                f"{self.where}: the store refused our credentials ({code}); check the access "
+                "key, secret key and profile"
+            )
+        if code == "NoSuchBucket":
+            return StorageError(
+                f"{self.where}: the bucket does not exist (NoSuchBucket); create it, or check "
+                "the store URL and the endpoint"
+            )
+        return StorageError(f"{self.where}: {code}: {_message(err)}")
 
 
 def _code(err: botocore.exceptions.ClientError) -> str:

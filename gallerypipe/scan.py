@@ -89,23 +89,43 @@ def scan(sources: Iterable[Path]) -> ScanResult:
         if not root.exists():
             problems.append(Problem(readable(str(root)), "no such file or folder"))
             continue
-        found = sorted(_walk(root))
-        beside = _siblings(root) if root.is_file() else found  # a RAW or sidecar next to a file
-        raws = _raw_by_stem(beside)
-        xmps = {(p.parent, p.name.lower()): p.name for p in beside if p.suffix.lower() == ".xmp"}
-        read: set[Path] = set()  # the XMP sidecars of this source's photos
-        for path in found:
-            outcome = _classify(path, root, raws, xmps)
-            if isinstance(outcome, SourceFile):
-                photos.append(outcome)
-                read.update(outcome.path.parent / name for name in outcome.sidecars)
-            elif isinstance(outcome, Problem):
-                problems.append(outcome)
-            elif outcome != LONE_XMP:
-                ignored[outcome] += 1
-        ignored[LONE_XMP] += sum(1 for p in found if _is_xmp(p) and p not in read)
-        ignored = +ignored  # drop a zero count
+        found_photos, found_problems, found_ignored = _scan_root(root)
+        photos += found_photos
+        problems += found_problems
+        ignored.update(found_ignored)
+    ignored = +ignored  # drop a zero count
     return ScanResult(tuple(photos), tuple(problems), tuple(sorted(ignored.items())))
+
+
+def _scan_root(root: Path) -> tuple[list[SourceFile], list[Problem], Counter[str]]:
+    """One existing source folder (or file): its photos, problems and ignored files by reason."""
+    photos: list[SourceFile] = []
+    problems: list[Problem] = []
+    ignored: Counter[str] = Counter()
+    found = sorted(_walk(root))
+    raws, xmps = _companions(root, found)
+    read: set[Path] = set()  # the XMP sidecars of this source's photos
+    for path in found:
+        outcome = _classify(path, root, raws, xmps)
+        if isinstance(outcome, SourceFile):
+            photos.append(outcome)
+            read.update(outcome.path.parent / name for name in outcome.sidecars)
+        elif isinstance(outcome, Problem):
+            problems.append(outcome)
+        elif outcome != LONE_XMP:
+            ignored[outcome] += 1
+    ignored[LONE_XMP] += sum(1 for p in found if _is_xmp(p) and p not in read)
+    return photos, problems, ignored
+
+
+def _companions(
+    root: Path, found: list[Path]
+) -> tuple[dict[tuple[Path, str], list[str]], dict[tuple[Path, str], str]]:
+    """The RAW files by (folder, lower-case stem) and the XMP files by (folder, lower-case name)
+    that may belong to the photos found: those beside a source that is a file, else those found."""
+    beside = _siblings(root) if root.is_file() else found
+    xmps = {(p.parent, p.name.lower()): p.name for p in beside if p.suffix.lower() == ".xmp"}
+    return _raw_by_stem(beside), xmps
 
 
 def _is_xmp(path: Path) -> bool:

@@ -167,15 +167,17 @@ def sizes(value: Any) -> tuple[int, ...]:
 def formats(value: Any) -> tuple[str, ...]:
     """Rendition formats: "jpeg,webp" or ["jpeg", "webp"]; jpeg always."""
     names = tuple(str(f).strip().lower() for f in _items(value, "formats such as jpeg,webp"))
-    unknown = [f for f in names if f not in FORMATS]
-    if unknown or "jpeg" not in names:
-        raise SettingsError(
-            f"expected jpeg plus any of {', '.join(f for f in FORMATS if f != 'jpeg')}; got "
-            + (",".join(names) or repr(value))
-        )
+    if any(f not in FORMATS for f in names) or "jpeg" not in names:
+        raise SettingsError(_formats_expected(names, value))
     if "avif" in names and not features.check("avif"):
         raise SettingsError("this Pillow cannot write AVIF (features.check('avif') is false)")
     return tuple(dict.fromkeys(names))
+
+
+def _formats_expected(names: tuple[str, ...], value: Any) -> str:
+    """What formats accepts, and what it got."""
+    others = ", ".join(f for f in FORMATS if f != "jpeg")
+    return f"expected jpeg plus any of {others}; got " + (",".join(names) or repr(value))
 
 
 def title_template(value: Any) -> str:

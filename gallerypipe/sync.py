@@ -7,15 +7,15 @@ and the previous manifest (no render, no upload), and a manifest written only wh
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .failures import os_error_line
+from .locks import wait_for_lock
 from .pipeline import IngestError, IngestOptions, IngestReport, Progress, ingest
 from .storage import StorageError
 
@@ -109,7 +109,9 @@ def _run_event(plan: SyncPlan, event: Event, progress: Progress | None) -> Event
     )
     try:
         return EventResult(event, report=ingest(options, progress))
-    except (IngestError, StorageError, ValueError, OSError) as err:
+    except OSError as err:  # as ingest says it: `PATH: reason`, no errno, no repr
+        return EventResult(event, error=os_error_line(err))
+    except (IngestError, StorageError, ValueError) as err:
         return EventResult(event, error=str(err))
 
 
@@ -122,15 +124,8 @@ def hold_lock(path: Path, timeout: float) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockHeld(f"another gallerypipe sync holds {path}") from None
-                time.sleep(0.2)
+        if not wait_for_lock(fd, timeout, poll=0.2):
+            raise LockHeld(f"another gallerypipe sync holds {path}")
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield

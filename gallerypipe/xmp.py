@@ -89,16 +89,20 @@ def decode_packet(data: bytes) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _decode(data[len(bom) :], codec.removesuffix("-sig"))
-    head = data[:4]
+    return _decode(data, _sniffed_codec(data[:4]))
+
+
+def _sniffed_codec(head: bytes) -> str:
+    """The codec the zero bytes around the packet's first "<" tell (XML 1.0, Appendix F)."""
     if len(head) == 4 and head[:3] == b"\x00\x00\x00":
-        return _decode(data, "utf-32-be")
+        return "utf-32-be"
     if len(head) == 4 and head[1:] == b"\x00\x00\x00":
-        return _decode(data, "utf-32-le")
+        return "utf-32-le"
     if head[:1] == b"\x00" and head[1:2] != b"\x00":
-        return _decode(data, "utf-16-be")
+        return "utf-16-be"
     if head[1:2] == b"\x00" and head[:1] != b"\x00":
-        return _decode(data, "utf-16-le")
-    return _decode(data, "utf-8")
+        return "utf-16-le"
+    return "utf-8"
 
 
 def _decode(data: bytes, codec: str) -> str:

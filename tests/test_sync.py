@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from gallerypipe.cli import main
 from gallerypipe.pipeline import IngestOptions, ingest
 from gallerypipe.sync import EXIT_LOCKED, hold_lock
 
@@ -139,3 +141,18 @@ def test_a_dask_cluster_gives_the_same_bytes_as_a_local_run(cards: Path, tmp_pat
         )
     assert remote.rendered == local.rendered == 10
     assert tree(tmp_path / "dask") == tree(tmp_path / "local")
+
+
+def test_an_event_failing_on_a_path_says_path_and_reason_as_ingest_does(
+    library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (library / "site").mkdir()
+    (library / "site/content").write_text("a file where the bundle's folder should be")
+    config = library / "gallerypipe.toml"
+    config.write_text(CONFIG.split("[[events]]")[0] + "[[events]]" + CONFIG.split("[[events]]")[2])
+    monkeypatch.chdir(library)
+    result = CliRunner().invoke(main, ["sync", "--json"])
+    bundle = library / "site/content/stories/phone"
+    line = f"phone: FAILED: {bundle}: Not a directory"
+    assert result.exit_code == 1 and result.stderr.splitlines() == [line]
+    assert json.loads(result.stdout)["events"][0]["error"] == f"{bundle}: Not a directory"
