@@ -1,4 +1,7 @@
-"""Write the Hugo page bundle: numbered gallery files and index.md's `resources:` front matter.
+"""Write the Hugo page bundle: gallery files and index.md's `resources:` front matter.
+
+`HugoBundle` is this module as a site target (sites.SiteTarget, registered as "hugo"): the
+pipeline reaches the bundle only through it.
 
 Hugo applies the first matching resource entry per field, so the header gets a file of its own
 (`header.jpg`): an entry for the same file would steal the gallery photo's name and title.
@@ -9,13 +12,15 @@ user's files, an edited copy of ours, the user's header entry and titles are kep
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 import tomli_w
 import yaml
@@ -24,17 +29,21 @@ from .model import GalleryItem, Photo
 from .ownership import (
     GALLERY_DIR,
     HEADER_FILE,
+    MANIFEST_FILE,
     STATE_FILE,
     Owned,
     Record,
+    bundle_lock,
     gallery_name,
+    load_record,
     save_record,
     sha256_of,
     stable_name,
 )
+from .sites import Draft, Gallery, Kept, SiteChanges, SiteError, SiteState
 from .storage import keep_mode, temp_file, write_if_changed
 
-__all__ = ["GALLERY_DIR", "HEADER_FILE", "STATE_FILE", "gallery_name", "stable_name"]
+__all__ = ["GALLERY_DIR", "HEADER_FILE", "STATE_FILE", "Kept", "gallery_name", "stable_name"]
 IMAGE_SUFFIXES = frozenset([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff"])
 SHORTCODE = '{{< gallery folder="gallery" title="" >}}'
 _SHORTCODE_RE = re.compile(r"\{\{[<%]\s*gallery\b")
@@ -50,7 +59,7 @@ def page_notes(page: Page) -> tuple[Kept, ...]:
     return (Kept("index.md", OLD_SHORTCODE_NOTE),) if _OLD_SHORTCODE_RE.search(page.body) else ()
 
 
-class FrontMatterError(ValueError):
+class FrontMatterError(SiteError):
     """index.md's front matter does not parse; the message names the file and line."""
 
 
@@ -62,7 +71,7 @@ class Page:
     body: str
 
 
-class BundleConflict(ValueError):
+class BundleConflict(SiteError):
     """A file gallerypipe did not write stands where it would write one; nothing was changed."""
 
 
@@ -76,32 +85,7 @@ class Target:
     title: str | None = None  # the title gallerypipe gives its entry (before a user's own)
 
 
-@dataclass(frozen=True)
-class Kept:
-    """Something in the bundle gallerypipe leaves as it is, and why."""
-
-    path: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class BundlePlan:
-    """What a run does to the bundle's files (bundle-relative paths)."""
-
-    add: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    kept: tuple[Kept, ...] = ()  # the user's files, and files of ours the user edited
-    conflicts: tuple[str, ...] = ()  # a file not ours where gallerypipe would write one
-
-    def to_json(self) -> dict:
-        return {
-            "added": list(self.add),
-            "replaced": list(self.replace),
-            "removed": list(self.remove),
-            "unchanged": len(self.unchanged),
-        }
+BundlePlan = SiteChanges  # what a run does to the bundle's files
 
 
 @dataclass(frozen=True)
@@ -168,24 +152,37 @@ def user_choices(bundle: Path, page: Page, record: Record, header_asked: bool) -
     """The user's header entry (one naming a file in the bundle that gallerypipe did not write)
     and the titles the user gave to gallerypipe's entries. A header entry naming no file in the
     bundle is replaced by gallerypipe's pick, as is any with --header."""
-    resources = page.data.get("resources")
-    entries = [e for e in resources if isinstance(e, dict)] if isinstance(resources, list) else []
-    header = next(
-        (e for e in entries if e.get("name") == "header" and str(e.get("src")) not in record.files),
-        None,
-    )
+    entries = _resource_dicts(page)
+    header = _users_header(entries, record)
     missing = header is not None and not any(
         p.is_file() for p in bundle.glob(str(header.get("src")))
     )
-    titles: dict[str, str] = {}
-    for entry in entries:
-        owned = record.files.get(str(entry.get("src")))
-        title = entry.get("title")
-        if owned and owned.title is not None and isinstance(title, str) and title != owned.title:
-            key = "header" if entry.get("src") == HEADER_FILE else owned.photo
-            if key:
-                titles[key] = title
+    titles = dict(filter(None, (_user_title(entry, record) for entry in entries)))
     return UserChoices(header, header is not None and (header_asked or missing), titles, missing)
+
+
+def _resource_dicts(page: Page) -> list[dict]:
+    """The front matter's resources entries that are mappings (others are left alone)."""
+    resources = page.data.get("resources")
+    return [e for e in resources if isinstance(e, dict)] if isinstance(resources, list) else []
+
+
+def _users_header(entries: Sequence[dict], record: Record) -> dict | None:
+    """The first entry named "header" whose file gallerypipe did not write."""
+    return next(
+        (e for e in entries if e.get("name") == "header" and str(e.get("src")) not in record.files),
+        None,
+    )
+
+
+def _user_title(entry: dict, record: Record) -> tuple[str, str] | None:
+    """(photo id or "header", title) when the user retitled an entry of gallerypipe's."""
+    owned = record.files.get(str(entry.get("src")))
+    title = entry.get("title")
+    if not owned or owned.title is None or not isinstance(title, str) or title == owned.title:
+        return None
+    key = "header" if entry.get("src") == HEADER_FILE else owned.photo
+    return (key, title) if key else None
 
 
 def is_ours(entry: object, owned: set[str], choices: UserChoices) -> bool:
@@ -204,7 +201,7 @@ def resource_entries(
     kept: Sequence[object],
     owned: set[str],
     choices: UserChoices,
-    names: Mapping[str, str],
+    files: Mapping[str, str],
 ) -> list[object]:
     """The header first (unless the user's is kept), one entry per gallery photo, then the
     user's own entries. A photo's resource name is its file's stem (`gallery-20180614-101500-
@@ -214,13 +211,9 @@ def resource_entries(
         title = choices.titles.get("header", header.title)
         entries.append({"src": HEADER_FILE, "name": "header", "title": title})
     for item in items:
-        name = names[item.photo.id]
+        rel = files[item.photo.id]
         entries.append(
-            {
-                "src": f"{GALLERY_DIR}/{name}",
-                "name": f"gallery-{Path(name).stem}",
-                "title": item.title,
-            }
+            {"src": rel, "name": f"gallery-{PurePosixPath(rel).stem}", "title": item.title}
         )
     return entries + [e for e in kept if not is_ours(e, owned, choices)]
 
@@ -312,32 +305,59 @@ def plan_bundle(bundle: Path, targets: Sequence[Target], record: Record) -> Bund
         for p in (bundle / GALLERY_DIR).rglob("*")
         if p.is_file() or p.is_symlink()
     }
-    add, replace, unchanged, remove, conflicts = [], [], [], [], []
-    kept: list[Kept] = []
+    sorted_into: dict[str, list] = {name: [] for name in _PLAN_FIELDS}
     for rel in sorted(set(wanted) | set(record.files) | found):
-        sha = sha256_of(bundle / rel)
-        target, ours = wanted.get(rel), record.owns(rel, sha)
-        edited = rel in record.files and not ours
-        if target is not None:
-            if sha is None and not (bundle / rel).is_symlink():
-                add.append(rel)
-            elif target.sha256 is not None and sha == target.sha256:
-                unchanged.append(rel)
-            elif ours:
-                replace.append(rel)
-            elif edited:
-                kept.append(Kept(rel, "edited since gallerypipe wrote it: kept as it is"))
-            else:
-                conflicts.append(rel)
-        elif sha is None:
-            continue
-        elif ours or Path(rel).name.startswith(".tmp-"):  # an older version's killed run
-            remove.append(rel)
-        elif edited:
-            kept.append(Kept(rel, "edited since gallerypipe wrote it: kept, now yours"))
-        elif rel in found:
-            kept.append(Kept(rel, _what_the_site_does(rel)))
-    return BundlePlan(*map(tuple, (add, replace, unchanged, remove)), tuple(kept), tuple(conflicts))
+        decision = _sort_file(bundle, rel, wanted.get(rel), record, rel in found)
+        if decision is not None:
+            into, reason = decision
+            sorted_into[into].append(rel if reason is None else Kept(rel, reason))
+    return BundlePlan(**{name: tuple(files) for name, files in sorted_into.items()})
+
+
+_PLAN_FIELDS = ("add", "replace", "unchanged", "remove", "kept", "conflicts")
+Decision = tuple[str, str | None]  # (a BundlePlan field, the reason a kept file is kept)
+
+
+def _sort_file(
+    bundle: Path, rel: str, target: Target | None, record: Record, found: bool
+) -> Decision | None:
+    """Where one file goes in the plan; None: nothing to do or say about it."""
+    sha = sha256_of(bundle / rel)
+    ours = record.owns(rel, sha)
+    edited = rel in record.files and not ours
+    if target is not None:
+        return _sort_wanted(bundle / rel, sha, target, ours, edited)
+    return _sort_unwanted(rel, sha, ours, edited, found)
+
+
+def _sort_wanted(path: Path, sha: str | None, target: Target, ours: bool, edited: bool) -> Decision:
+    """A file this run writes: added, unchanged, replaced (ours), kept (our file the user
+    edited) or a conflict (not ours)."""
+    if sha is None and not path.is_symlink():
+        return "add", None
+    if target.sha256 is not None and sha == target.sha256:
+        return "unchanged", None
+    if ours:
+        return "replace", None
+    if edited:
+        return "kept", "edited since gallerypipe wrote it: kept as it is"
+    return "conflicts", None
+
+
+def _sort_unwanted(
+    rel: str, sha: str | None, ours: bool, edited: bool, found: bool
+) -> Decision | None:
+    """A file this run does not write: removed if ours (or a killed run's temporary file),
+    else kept and reported."""
+    if sha is None:
+        return None
+    if ours or Path(rel).name.startswith(".tmp-"):  # an older version's killed run
+        return "remove", None
+    if edited:
+        return "kept", "edited since gallerypipe wrote it: kept, now yours"
+    if found:
+        return "kept", _what_the_site_does(rel)
+    return None
 
 
 def _what_the_site_does(rel: str) -> str:
@@ -444,3 +464,99 @@ def _stage(
         tmp.unlink(missing_ok=True)
         raise
     return tmp
+
+
+@dataclass(frozen=True)
+class HugoState(SiteState):
+    """What HugoBundle read: index.md, the bundle's record and the user's choices in it."""
+
+    page: Page = field(default_factory=lambda: Page("none", "", {}, ""))
+    record: Record = field(default_factory=Record)
+    choices: UserChoices = field(default_factory=lambda: UserChoices(None, False, {}))
+
+
+class HugoBundle:
+    """The Hugo page bundle as a site target (sites.SiteTarget): `gallery/` files named by
+    capture time, `header.jpg`, `manifest.json`, and index.md's `resources:` front matter."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        return bundle_lock(self.folder)
+
+    def read(self, header_asked: bool) -> HugoState:
+        page = read_page(self.folder / "index.md")
+        record = load_record(self.folder)
+        choices = user_choices(self.folder, page, record, header_asked)
+        users = choices.header is not None and not choices.header_overridden
+        return HugoState(
+            users_header=str(choices.header.get("src")) if users and choices.header else None,
+            titles=choices.titles,
+            notes=page_notes(page) + choices.kept(),
+            page=page,
+            record=record,
+            choices=choices,
+        )
+
+    def files(self, photos: Sequence[Photo]) -> dict[str, str]:
+        return {i: f"{GALLERY_DIR}/{name}" for i, name in gallery_files(photos).items()}
+
+    def plan(self, state: SiteState, draft: Draft) -> BundlePlan:
+        targets = [Target(draft.files[p.id], draft.largest[p.id], p.id) for p in draft.photos]
+        if draft.header is not None:
+            targets.append(Target(HEADER_FILE, draft.largest[draft.header], draft.header))
+        targets.append(Target(MANIFEST_FILE, None))
+        plan = plan_bundle(self.folder, targets, _hugo(state).record)
+        if plan.conflicts:
+            raise conflict_error(self.folder, plan.conflicts)
+        return plan
+
+    def write(self, state: SiteState, gallery: Gallery) -> BundlePlan:
+        hugo = _hugo(state)
+        targets = _targets(gallery)
+        owned = set(hugo.record.files) | {t.rel for t in targets}
+        entries = hugo.page.data.get("resources")
+        resources = resource_entries(
+            gallery.items,
+            gallery.header,
+            entries if isinstance(entries, list) else [],
+            owned,
+            hugo.choices,
+            gallery.files,
+        )
+        defaults = {"title": gallery.event, "date": gallery.items[0].photo.taken.date().isoformat()}
+        text = render_page(hugo.page, resources, defaults)
+        return write_bundle(self.folder, targets, _content(gallery), text, hugo.record)
+
+
+def _hugo(state: SiteState) -> HugoState:
+    if not isinstance(state, HugoState):
+        raise TypeError("HugoBundle plans and writes only from what its own read() gave")
+    return state
+
+
+def _targets(gallery: Gallery) -> list[Target]:
+    """Every bundle file a run writes, with its content's sha256 and gallerypipe's title."""
+    titles = gallery.auto_titles
+    targets = [
+        Target(gallery.files[i.photo.id], i.largest.sha256, i.photo.id, titles[i.photo.id])
+        for i in gallery.items
+    ]
+    if (header := gallery.header) is not None:
+        targets.append(
+            Target(HEADER_FILE, header.largest.sha256, header.photo.id, titles[header.photo.id])
+        )
+    sha = hashlib.sha256(gallery.manifest).hexdigest()
+    return [*targets, Target(MANIFEST_FILE, sha)]  # for the site build to read
+
+
+def _content(gallery: Gallery) -> Callable[[Target], bytes]:
+    by_id = {item.photo.id: item for item in gallery.items}
+
+    def content(target: Target) -> bytes:
+        if target.rel == MANIFEST_FILE:
+            return gallery.manifest
+        return gallery.fetch(by_id[target.photo or ""])
+
+    return content

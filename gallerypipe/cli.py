@@ -12,7 +12,6 @@ from typing import NoReturn
 import click
 
 from . import settings
-from .bundle import BundleConflict, FrontMatterError
 from .cameras import describe, survey
 from .config import (
     BadSettings,
@@ -42,6 +41,7 @@ from .pipeline import (
 from .publish import PrunePlan, plan_prune, prune, verify
 from .review import Review, review, write_contact_sheet
 from .scan import counted
+from .sites import SiteError
 from .storage import StorageError, StoreOptions, open_store
 from .sync import EXIT_LOCKED, LockHeld, sync
 
@@ -182,7 +182,7 @@ def ingest_command(**kwargs) -> None:
         report = ingest(options, Progress(enabled=not as_json))
     except OverlapError as err:
         _fail(str(err), as_json, BAD_OPTION)
-    except (IngestError, HeaderNotFound, FrontMatterError, BundleConflict, StorageError) as err:
+    except (IngestError, HeaderNotFound, SiteError, StorageError) as err:
         _fail(str(err), as_json)
     if as_json:
         _echo(json.dumps(report.to_json(), ensure_ascii=False))

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from .locks import wait_for_lock
+from .sites import SiteLocked
 from .storage import write_if_changed
 
 STATE_FILE = ".gallerypipe.json"
@@ -29,7 +30,7 @@ MANIFEST_FILE = "manifest.json"
 NAME_MAX = 255  # bytes in one file name on every filesystem a site lives on
 
 
-class BundleLocked(Exception):
+class BundleLocked(SiteLocked):
     """Another gallerypipe run holds the bundle's lock for longer than we wait."""
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from . import bundle as bundle_stage
 from .analyse import Analysed
 from .cache import analyse_cached, default_cache_path, open_cache
 from .clock import ClockOffset, offset_for, shifted
@@ -39,7 +37,6 @@ from .model import (
     largest_jpeg,
 )
 from .names import readable
-from .ownership import BundleLocked, Record, bundle_lock, load_record
 from .parallel import run_all
 from .publish import (
     PreviousManifest,
@@ -58,6 +55,17 @@ from .renditions import (
     render_photo,
 )
 from .scan import ScanResult, scan
+from .sites import (
+    DEFAULT_SITE,
+    Draft,
+    Gallery,
+    Kept,
+    SiteChanges,
+    SiteLocked,
+    SiteState,
+    SiteTarget,
+    open_site,
+)
 from .storage import Storage, StoreOptions, open_store
 
 Progress = Callable[[str, int, int], None]
@@ -88,6 +96,7 @@ class IngestOptions:
     include_rejected: bool = False  # keep photos rated -1 (never as the header)
     min_rating: int | None = None  # keep only photos rated at least this
     event: str | None = None  # the short event name for titles; default: the bundle's folder
+    site: str = DEFAULT_SITE  # the site target writing the bundle (sites.SITES)
 
 
 @dataclass(frozen=True)
@@ -127,8 +136,8 @@ class IngestReport:
     # where the replaced manifest was kept (in a dry run: would be, if it changes)
     manifest_archived: str | None = None
     warnings: tuple[Problem, ...] = ()  # photos read and used, worth a look, and why
-    bundle_plan: bundle_stage.BundlePlan = field(default_factory=bundle_stage.BundlePlan)
-    kept: tuple[bundle_stage.Kept, ...] = ()  # the user's files and choices, left as they were
+    bundle_plan: SiteChanges = field(default_factory=SiteChanges)
+    kept: tuple[Kept, ...] = ()  # the user's files and choices, left as they were
     sources: tuple[dict, ...] = ()  # each photo's id, card path, sha256, camera: never published
     decisions: tuple[dict, ...] = ()  # duplicates dropped, RAW companions, rating exclusions
     # the plan's part for the photos published (a photo that failed to render is not); in a
@@ -254,43 +263,38 @@ def check_paths(sources: Sequence[Path], bundle: Path, store: str) -> None:
 
 def ingest(options: IngestOptions, progress: Progress | None = None) -> IngestReport:
     check_paths(options.sources, options.bundle, options.store)
+    site = open_site(options.site, options.bundle)
     chosen = select(options, progress)
     if options.dry_run:
-        return _ingest(options, chosen, progress)
+        return _ingest(options, chosen, site, progress)
     try:
-        with bundle_lock(options.bundle):
-            return _ingest(options, chosen, progress)
-    except BundleLocked as err:
+        with site.lock():
+            return _ingest(options, chosen, site, progress)
+    except SiteLocked as err:
         raise IngestError(str(err)) from err
 
 
-def _ingest(options: IngestOptions, chosen: Selection, progress: Progress | None) -> IngestReport:
+def _ingest(
+    options: IngestOptions, chosen: Selection, site: SiteTarget, progress: Progress | None
+) -> IngestReport:
     progress = progress or (lambda stage, done, total: None)
     dedup = chosen.dedup
     header = pick_header(dedup.kept, None if _auto(options.header) else options.header)
-    page = bundle_stage.read_page(options.bundle / "index.md")
-    record = load_record(options.bundle)
-    choices = bundle_stage.user_choices(options.bundle, page, record, options.header is not None)
-    users_header = choices.header is not None and not choices.header_overridden
+    state = site.read(options.header is not None)
     event = options.event or _humanize(options.bundle.name)  # short, not the page's title
     store = open_store(options.store, options.store_options)
     existing = store.list()
     previous = read_previous(store, existing)
     known = Known(known_renditions(previous.data), known_placeholders(previous.data))
-    names = bundle_stage.gallery_files(dedup.kept)
+    files = site.files(dedup.kept)
     planned = plan_all(dedup.kept, options.render)  # the keys, once: rendering makes these
     plan = plan_publish(planned_keys(planned), existing, known.sizes())
-    early = bundle_stage.plan_bundle(
-        options.bundle,
-        _early_targets(dedup.kept, planned, known, header, users_header, names),
-        record,
-    )
-    if early.conflicts:  # before the store or the bundle is changed
-        raise bundle_stage.conflict_error(options.bundle, early.conflicts)
+    users = state.users_header is not None  # the user's own header is kept: none of ours
+    draft = _draft(dedup.kept, planned, known, None if users else header, files)
+    early = site.plan(state, draft)  # a conflict raises here, before the store is changed
     run = RunPlan(
-        options, chosen, header, page, record, choices, event, store, previous, known, names,
-        planned, plan,
-    )  # fmt: skip
+        options, chosen, header, site, state, event, store, previous, known, files, planned, plan
+    )
     if options.dry_run:
         return _report(run, early)
     return _apply(run, progress)
@@ -304,29 +308,28 @@ class RunPlan:
     options: IngestOptions
     chosen: Selection
     header: Photo  # gallerypipe's pick, or --header's photo
-    page: bundle_stage.Page
-    record: Record
-    choices: bundle_stage.UserChoices
+    site: SiteTarget
+    state: SiteState  # what the site target read: the user's header and titles
     event: str
     store: Storage
     previous: PreviousManifest
     known: Known
-    names: Mapping[str, str]  # photo id → its gallery/ file name
+    files: Mapping[str, str]  # photo id → its file in the site (the manifest's `file`)
     planned: Mapping[str, tuple[PlannedRendition, ...]]  # photo id → its renditions' keys
     publish: PublishPlan
 
     @property
     def users_header(self) -> bool:
-        """The page's front matter names a header of the user's own, and --header does not."""
-        return self.choices.header is not None and not self.choices.header_overridden
+        """The page names a header of the user's own, and --header does not replace it."""
+        return self.state.users_header is not None
 
 
 def _apply(run: RunPlan, progress: Progress) -> IngestReport:
     """Carry the plan out: render and upload, then the manifest, then the bundle."""
-    options, chosen, store, previous, names = (
-        run.options, run.chosen, run.store, run.previous, run.names
+    options, chosen, store, previous, files = (
+        run.options, run.chosen, run.store, run.previous, run.files
     )  # fmt: skip
-    page, record, choices, event = run.page, run.record, run.choices, run.event
+    event = run.event
     dedup, users_header = chosen.dedup, run.users_header
     with tempfile.TemporaryDirectory(prefix="gallerypipe-") as staging:
         reused, todo = _reuse(dedup.kept, run.planned, run.known, run.publish)
@@ -334,28 +337,20 @@ def _apply(run: RunPlan, progress: Progress) -> IngestReport:
         transfers = options.store_options.transfers
         rendered = _upload_and_stage(renders, store, run.publish, Path(staging), transfers)
         done = {**reused, **_as_planned(rendered.photos, run.known, run.publish)}
-        kept = _in_gallery(dedup.kept, done, names, rendered.failed)
+        kept = _in_gallery(dedup.kept, done, files, rendered.failed)
         header, header_problem = _header_after(run.header, kept, rendered.failed, options.header)
         auto = _titles(kept, event, options.title_template)
-        items = _gallery_items(kept, done, {**auto, **choices.titles})
+        items = _gallery_items(kept, done, {**auto, **run.state.titles})
         header_item = None if users_header else next(i for i in items if i.photo.id == header.id)
-        files = {i: f"{bundle_stage.GALLERY_DIR}/{name}" for i, name in names.items()}
         manifest = build_manifest(event, items, header_item, files)
         manifest_bytes = to_bytes(manifest)
         # The store first: a publisher that loses the race for the manifest leaves its bundle
         # as it was, and the bundle never describes a gallery the store does not have.
         changed = publish_manifest(store, manifest_bytes, previous)
-        targets = _targets(items, header_item, auto, manifest_bytes, names)
-        owned = set(record.files) | {t.rel for t in targets}
-        entries = page.data.get("resources")
-        resources = bundle_stage.resource_entries(
-            items, header_item, entries if isinstance(entries, list) else [], owned, choices, names
-        )
-        defaults = {"title": event, "date": items[0].photo.taken.date().isoformat()}
-        text = bundle_stage.render_page(page, resources, defaults)
-        content = _bundle_content(store, Path(staging), items, manifest_bytes)
+        fetch = functools.partial(_fetch_largest, store, Path(staging))
+        gallery = Gallery(event, tuple(items), header_item, auto, files, manifest_bytes, fetch)
         with naming(options.bundle):
-            written = bundle_stage.write_bundle(options.bundle, targets, content, text, record)
+            written = run.site.write(run.state, gallery)
     published = run.publish.only(_named_keys(items))  # the plan's part for the photos published
     outcome = Outcome(header, header_problem, rendered.failed, len(rendered.photos), published)
     return _report(run, written, outcome, changed)
@@ -366,72 +361,22 @@ def _auto(header: Path | None) -> bool:
     return header is not None and str(header) == "auto"
 
 
-def _early_targets(
+def _draft(
     kept: Sequence[Photo],
     planned: Mapping[str, tuple],
     known: Known,
-    header: Photo,
-    users_header: bool,
-    names: Mapping[str, str],
-) -> list[bundle_stage.Target]:
-    """The bundle files a run would write, before rendering: contents known from the previous
-    manifest where it describes the photo's renditions."""
-    shas: dict[str, str | None] = {}
+    header: Photo | None,
+    files: Mapping[str, str],
+) -> Draft:
+    """The gallery the site would show, before rendering: each photo's largest JPEG known from
+    the previous manifest where it describes all the photo's renditions."""
+    largest: dict[str, str | None] = {}
     for photo in kept:
         renditions = [known.renditions.get(r.key) for r in planned[photo.id]]
-        shas[photo.id] = (
+        largest[photo.id] = (
             largest_jpeg([r for r in renditions if r]).sha256 if all(renditions) else None
         )
-    targets = [
-        bundle_stage.Target(f"{bundle_stage.GALLERY_DIR}/{names[p.id]}", shas[p.id], p.id)
-        for p in kept
-    ]
-    if not users_header:
-        targets.append(bundle_stage.Target(bundle_stage.HEADER_FILE, shas[header.id], header.id))
-    return [*targets, bundle_stage.Target(MANIFEST_KEY, None)]
-
-
-def _targets(
-    items: Sequence[GalleryItem],
-    header: GalleryItem | None,
-    auto_titles: Mapping[str, str],
-    manifest: bytes,
-    names: Mapping[str, str],
-) -> list[bundle_stage.Target]:
-    """Every bundle file this run writes, with its content's sha256 and gallerypipe's title."""
-    targets = [
-        bundle_stage.Target(
-            f"{bundle_stage.GALLERY_DIR}/{names[item.photo.id]}",
-            item.largest.sha256,
-            item.photo.id,
-            auto_titles[item.photo.id],
-        )
-        for item in items
-    ]
-    if header is not None:
-        targets.append(
-            bundle_stage.Target(
-                bundle_stage.HEADER_FILE,
-                header.largest.sha256,
-                header.photo.id,
-                auto_titles[header.photo.id],
-            )
-        )
-    sha = hashlib.sha256(manifest).hexdigest()
-    return [*targets, bundle_stage.Target(MANIFEST_KEY, sha)]  # for the site build to read
-
-
-def _bundle_content(
-    store: Storage, staging: Path, items: Sequence[GalleryItem], manifest: bytes
-) -> Callable[[bundle_stage.Target], bytes]:
-    by_id = {item.photo.id: item for item in items}
-
-    def content(target: bundle_stage.Target) -> bytes:
-        if target.rel == MANIFEST_KEY:
-            return manifest
-        return _fetch_largest(store, staging, by_id[target.photo or ""])
-
-    return content
+    return Draft(tuple(kept), files, largest, header.id if header else None)
 
 
 def analyse_all(
@@ -701,12 +646,12 @@ def _as_planned(
 def _in_gallery(
     kept: Sequence[Photo],
     done: Mapping[str, PhotoRenditions],
-    names: Mapping[str, str],
+    files: Mapping[str, str],
     failed: Sequence[Problem],
 ) -> list[Photo]:
-    """The photos published (those reused or rendered), in the gallery's order: their file
-    names' (Hugo lists resources so)."""
-    published = sorted((p for p in kept if p.id in done), key=lambda p: names[p.id])
+    """The photos published (those reused or rendered), in the gallery's order: their files'
+    (Hugo lists resources so)."""
+    published = sorted((p for p in kept if p.id in done), key=lambda p: files[p.id])
     if not published:
         example = f", e.g. {failed[0].path}: {failed[0].reason}" if failed else ""
         raise IngestError(
@@ -789,18 +734,17 @@ def _nothing_found(
 
 def _report(
     run: RunPlan,
-    bundle_plan: bundle_stage.BundlePlan,
+    bundle_plan: SiteChanges,
     outcome: Outcome | None = None,
     changed: bool = False,
 ) -> IngestReport:
     """The plan and what carrying it out did (a dry run: the plan, as if carried out)."""
-    options, chosen, choices = run.options, run.chosen, run.choices
+    options, chosen = run.options, run.chosen
     outcome = outcome or Outcome(run.header, None, (), 0, run.publish)
     replaced = run.previous.raw is not None and (changed or options.dry_run)
     skipped = (*chosen.problems, *outcome.failed)
     excluded = [(e.photo.source.relative, e.reason) for e in chosen.excluded]
     private = private_details(chosen.dedup.kept, chosen.dedup.groups, excluded)
-    notes = bundle_stage.page_notes(run.page)
     return IngestReport(
         found=len(chosen.scanned.photos),
         photos=len(chosen.dedup.kept) - len(outcome.failed),
@@ -820,7 +764,7 @@ def _report(
         manifest_archived=archive_key(run.previous) if replaced else None,
         warnings=_published(chosen.warnings, skipped),
         bundle_plan=bundle_plan,
-        kept=notes + choices.kept() + bundle_plan.kept,
+        kept=run.state.notes + bundle_plan.kept,
         sources=tuple(private["sources"]),
         decisions=tuple(private["decisions"]),
         published=outcome.published,
@@ -830,7 +774,7 @@ def _report(
 
 def _header_shown(run: RunPlan, header: Photo) -> str:
     """The page's header: the user's own (its src), or the photo gallerypipe wrote as it."""
-    return str(run.choices.header.get("src")) if run.users_header else header.source.display
+    return str(run.state.users_header) if run.users_header else header.source.display
 
 
 def _published(warnings: Sequence[Problem], skipped: Sequence[Problem]) -> tuple[Problem, ...]:
