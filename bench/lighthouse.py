@@ -1,6 +1,6 @@
 """Lighthouse on the example site with a 40-photo story: the default build and the store build.
 
-    python bench/lighthouse.py [--runs 3] [--photos 40] [--keep DIR]
+    python bench/lighthouse.py [--runs 3] [--photos 40] [--keep DIR] [--builds …] [--forms …]
 
 Ingests a 40-photo card made from the sample photographs (tests/site_helpers.py:
 write_event_cards), builds examples/hugo-site with Debian's Hugo twice (no publicURL: Hugo
@@ -35,6 +35,7 @@ from site_helpers import (  # noqa: E402  (tests/site_helpers.py: the site, Hugo
 )
 
 STORY = "stories/sample"
+BUILDS = {"default": "", "store": "/media"}  # build name: publicURL
 FIGURES = (
     ("performance", lambda r: r["scores"]["performance"], "{:.0f}"),
     ("accessibility", lambda r: r["scores"]["accessibility"], "{:.0f}"),
@@ -54,6 +55,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--keep", type=Path, help="work here and keep it (default: a temp dir)")
+    parser.add_argument("--builds", nargs="+", choices=BUILDS, default=list(BUILDS))
+    parser.add_argument(
+        "--forms", nargs="+", choices=("mobile", "desktop"), default=["mobile", "desktop"]
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
@@ -62,16 +67,18 @@ def main() -> None:
         site, store = ingest_event(root / "event", args.photos)
         print(f"ingest of {args.photos} photos: {time.monotonic() - start:.1f} s")
         hugo, node, browser = debian_hugo(), lighthouse_node(), chromium()
-        for build, public_url in (("default", ""), ("store", "/media")):
+        for build in args.builds:
+            public_url = BUILDS[build]
             public = root / f"public-{build}"
             resources = root / f"hugo-resources-{build}"  # empty: Hugo makes every image first
-            result = build_site(hugo, site, public, public_url=public_url, resources=resources)
+            # a first build of 40 photos' WebP sizes: 38 s of CPU, minutes on a loaded machine
+            result = build_site(hugo, site, public, public_url, resources, timeout=900)
             again = build_site(hugo, site, public, public_url=public_url, resources=resources)
             print(f"{build} build ({hugo}): {result.seconds:.1f} s, {again.seconds:.1f} s again")
             if public_url:
                 (public / "media").symlink_to(store, target_is_directory=True)
             with serve(public, production=True) as base:
-                for form in ("mobile", "desktop"):
+                for form in args.forms:
                     runs = [
                         run_lighthouse(node, browser, f"{base}/{STORY}/", form, root / "profile")
                         for _ in range(args.runs)

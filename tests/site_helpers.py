@@ -175,6 +175,7 @@ def build_site(
     dest: Path,
     public_url: str | None = PUBLIC_URL,
     resources: Path | None = None,
+    timeout: float = 120,
 ) -> Build:
     """`hugo` on site into dest; fails the test on a non-zero exit. No HUGO_* from outside.
     resources: Hugo's resourceDir (default: shared by the test builds of this Hugo)."""
@@ -195,7 +196,7 @@ def build_site(
         "--cleanDestinationDir",
     ]
     start = time.monotonic()
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     took = time.monotonic() - start
     assert result.returncode == 0, f"{hugo} failed:\n{result.stderr}\n{result.stdout}"
     return Build(hugo, dest, result.stdout, result.stderr, took)

@@ -33,10 +33,13 @@ KIB = 1024
 # (store) and 11.6–19.3 s (default), 1,358 and 4,758 KiB of images on a phone; 3.4 s (default)
 # on a desktop. LCP gets a margin for a loaded machine: simulated throttling counts every request
 # started before the LCP it observed, and under load that paint comes late (1.9–3.4 s seen with
-# a load average of 9 on 2 cores, 1.5–2.3 s on a quieter machine). Bytes do not depend on load.
+# a load average of 9 on 2 cores, 1.5–2.3 s on a quieter machine; 2.0–2.5 s at a load of 5 since
+# the gallery is content-visibility: auto). Measured (bench/README.md): a phone gets 307 KiB of
+# images (default) and 274–364 (store: how many lazy images start before the run ends varies),
+# 14 and 26 KiB oversized; a desktop 603 and 663–715 KiB, 156 and 183–207 oversized.
 LIMITS = {
-    "mobile": {"lcp_ms": 4000, "image_bytes": 800 * KIB, "oversized": 150 * KIB},
-    "desktop": {"lcp_ms": 1500, "image_bytes": 1400 * KIB, "oversized": 450 * KIB},
+    "mobile": {"lcp_ms": 3500, "image_bytes": 500 * KIB, "oversized": 60 * KIB},
+    "desktop": {"lcp_ms": 1500, "image_bytes": 900 * KIB, "oversized": 300 * KIB},
 }
 
 

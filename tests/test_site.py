@@ -146,6 +146,14 @@ def test_story_page_lists_every_photo_in_capture_order(
     described = [p["number"] for p in story.manifest["photos"] if "description" in p]
     assert described == [1], "only the photo with a caption of its own has a description"
     assert [i.img["alt"] for i in page.items] == [""] * 10, "no alt repeats its caption"
+    for item, photo in zip(page.items, story.manifest["photos"], strict=True):
+        # the store's renditions are whole photos: a portrait is shown whole in its 3:2 slot,
+        # as wide as the slot is high, and asks for a file that wide (sizes scaled by 4/9)
+        portrait = photo["width"] < photo["height"]
+        assert ("object-fit:contain" in item.img["style"]) == portrait, photo["file"]
+        assert ("* 0.44" in item.img["sizes"]) == portrait, item.img["sizes"]
+        assert item.sources[0]["sizes"] == item.img["sizes"]
+    assert sum(p["width"] < p["height"] for p in story.manifest["photos"]) >= 2, "portraits"
     assert (result.public / STORY / "header.jpg").is_file()
     print(f"{hugo}: built in {result.seconds:.2f} s")
 
