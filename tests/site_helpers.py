@@ -432,24 +432,25 @@ def serve(root: Path, production: bool = False) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def check_in_browser(node: Path, browser: Path, url: str, screenshot: Path, profile: Path) -> dict:
-    """Run tests/browser/check_gallery.mjs; returns its JSON report."""
+def run_browser_script(node: Path, script: str, *args: object, timeout: float) -> str:
+    """Run a tests/browser/ script with node; its stdout (a failed assert shows its output)."""
     result = subprocess.run(
-        [
-            str(node),
-            str(BROWSER_DIR / "check_gallery.mjs"),
-            url,
-            str(screenshot),
-            str(profile),
-            str(browser),
-        ],
+        [str(node), str(BROWSER_DIR / script), *(str(a) for a in args)],
         cwd=BROWSER_DIR,
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=timeout,
     )
-    assert result.returncode == 0, f"check_gallery.mjs failed:\n{result.stderr}\n{result.stdout}"
-    return json.loads(result.stdout)
+    assert result.returncode == 0, f"{script} failed:\n{result.stderr}\n{result.stdout}"
+    return result.stdout
+
+
+def check_in_browser(node: Path, browser: Path, url: str, screenshot: Path, profile: Path) -> dict:
+    """Run tests/browser/check_gallery.mjs; returns its JSON report."""
+    out = run_browser_script(
+        node, "check_gallery.mjs", url, screenshot, profile, browser, timeout=90
+    )
+    return json.loads(out)
 
 
 # --- Lighthouse (#19) --------------------------------------------------------------------------
@@ -538,21 +539,9 @@ def lighthouse_node() -> Path:
 
 def run_lighthouse(node: Path, browser: Path, url: str, form_factor: str, profile: Path) -> dict:
     """One Lighthouse run (tests/browser/lighthouse.mjs) with simulated throttling: its figures."""
-    result = subprocess.run(
-        [
-            str(node),
-            str(BROWSER_DIR / "lighthouse.mjs"),
-            url,
-            form_factor,
-            str(profile),
-            str(browser),
-        ],
-        cwd=BROWSER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=180,
+    out = run_browser_script(
+        node, "lighthouse.mjs", url, form_factor, profile, browser, timeout=180
     )
-    assert result.returncode == 0, f"lighthouse.mjs failed:\n{result.stderr}\n{result.stdout}"
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = json.loads(out.strip().splitlines()[-1])
     assert report["runtimeError"] is None, report["runtimeError"]
     return report
