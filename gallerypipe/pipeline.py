@@ -208,15 +208,6 @@ def select(options: IngestOptions, progress: Progress | None = None) -> Selectio
     return Selection(scanned, dedup, excluded, problems, decoded, warnings, grouping)
 
 
-def filter_ratings(
-    photos: Sequence[Photo], include_rejected: bool = False, min_rating: int | None = None
-) -> tuple[list[Photo], tuple[Excluded, ...]]:
-    """Each photo decided on its own (as with --keep-all): rejected ones (xmp:Rating -1) and,
-    with min_rating, those rated lower are left out."""
-    kept, excluded = decide(DedupResult(tuple(photos), ()), include_rejected, min_rating)
-    return list(kept.kept), excluded
-
-
 @dataclass(frozen=True)
 class HeaderChoice:
     header: Photo

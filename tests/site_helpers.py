@@ -353,11 +353,15 @@ def chromium() -> Path:
 
 def playwright_node() -> Path:
     """node, with tests/browser's playwright-core installed (npm ci from the lockfile)."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
+    return node_with("playwright-core")
+
+
+def node_with(package: str) -> Path:
+    """node, once tests/browser's node_modules holds package (npm ci from the lockfile)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        raise Unavailable("node and npm are needed to drive Chromium with playwright-core")
-    if not (BROWSER_DIR / "node_modules" / "playwright-core" / "package.json").is_file():
+        raise Unavailable("node and npm are needed to drive Chromium from tests/browser")
+    if not (BROWSER_DIR / "node_modules" / package / "package.json").is_file():
         result = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=BROWSER_DIR,
@@ -523,18 +527,7 @@ def ingest_event(root: Path, count: int = EVENT_PHOTOS) -> tuple[Path, Path]:
 
 def lighthouse_node() -> Path:
     """node, with tests/browser's lighthouse installed (npm ci from the lockfile)."""
-    node = playwright_node()
-    if not (BROWSER_DIR / "node_modules" / "lighthouse" / "package.json").is_file():
-        result = subprocess.run(
-            [shutil.which("npm") or "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=BROWSER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if result.returncode != 0:
-            raise Unavailable(f"npm ci in {BROWSER_DIR} failed: {result.stderr.strip()[-500:]}")
-    return node
+    return node_with("lighthouse")
 
 
 def run_lighthouse(node: Path, browser: Path, url: str, form_factor: str, profile: Path) -> dict:

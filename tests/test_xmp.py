@@ -19,7 +19,9 @@ from photos import (
 )
 
 from gallerypipe.cli import summary
-from gallerypipe.pipeline import IngestOptions, filter_ratings, ingest
+from gallerypipe.decide import decide
+from gallerypipe.dedup import DedupResult
+from gallerypipe.pipeline import IngestOptions, ingest
 from gallerypipe.scan import scan
 from gallerypipe.xmp import BadXmp, parse_xmp
 
@@ -121,7 +123,13 @@ def test_malformed_embedded_xmp_keeps_the_photo_and_the_rest(tmp_path):
     assert any("embedded XMP" in p for p in photo.meta.problems)
 
 
-def test_filter_ratings(tmp_path):
+def filter_ratings(photos, include_rejected=False, min_rating=None):
+    """Each photo decided on its own, as with --keep-all (no duplicate groups)."""
+    kept, excluded = decide(DedupResult(tuple(photos), ()), include_rejected, min_rating)
+    return list(kept.kept), excluded
+
+
+def test_ratings_decide_each_lone_photo(tmp_path):
     paths = [
         add_xmp(shot(tmp_path, f"{i}.jpg", i, scene=scene), xmp_packet(rating=rating))
         for i, (scene, rating) in enumerate([("picos", -1), ("fig", 0), ("life", 3)])
